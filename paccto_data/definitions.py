@@ -1,0 +1,37 @@
+"""The one Dagster `Definitions` of paccto-data (`dagster dev -w workspace.yaml`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from paccto_data import catalogue
+from paccto_data.defs.automation import automation_definitions
+from paccto_data.defs.resources import build_resources
+from paccto_data.defs.sources import raw_asset
+from paccto_data.defs.staging import staging_definitions
+from paccto_data.defs.warehouse import MODELS, release_asset, warehouse_definitions
+from paccto_data.settings import Settings
+from paccto_data.sources import staging_tables
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    raw_assets = [raw_asset(source) for source in catalogue.sources().values()]
+    staging_assets, staging_checks = staging_definitions(staging_tables())
+    model_assets, model_checks = warehouse_definitions()
+    checks = staging_checks + model_checks
+    blocking = [key for check in checks for key in check.check_keys]
+    release = release_asset([m.key for m in MODELS], blocking)
+    assets = [*raw_assets, *staging_assets, *model_assets, release]
+    jobs, schedules = automation_definitions()
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        schedules=schedules,
+        resources=build_resources(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

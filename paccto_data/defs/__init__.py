@@ -1,0 +1,3 @@
+"""Dagster wiring by layer: sources, staging, warehouse, publication, automation."""
+
+OWNERS = ["team:data-engineering"]

@@ -1,0 +1,57 @@
+"""Layer `staging`: one tidy long table per source table, written to the build database."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from paccto_data import acquire, catalogue
+from paccto_data.defs import OWNERS
+from paccto_data.defs.checks import suite_check
+from paccto_data.defs.resources import PacctoConfig
+from paccto_data.defs.sources import raw_key, source_metadata
+from paccto_data.sources import StagingTable
+from paccto_data.warehouse import table_metadata, write_table
+
+
+def staging_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["staging", table])
+
+
+def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
+    source = catalogue.source(table.source_id)
+
+    @dg.asset(
+        key=staging_key(table.name),
+        deps=[raw_key(source.id)],
+        group_name="staging",
+        owners=OWNERS,
+        kinds={"duckdb", "pandas"},
+        description=table.description,
+        metadata={**source_metadata(source), "dagster/table_name": f"staging.{table.name}"},
+    )
+    def _staging(paccto: PacctoConfig, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        files = acquire.local_files(source, paccto.settings)
+        tidy = table.tidy(files)
+        with duckdb.get_connection() as conn:
+            write_table(conn, "staging", table.name, tidy.table)
+            metadata = table_metadata(conn, f"staging.{table.name}")
+        return dg.MaterializeResult(metadata={
+            **metadata,
+            **source_metadata(source),
+            "rows_read": tidy.rows_read,
+            "rows_kept": len(tidy.table),
+            "rows_dropped": dg.MetadataValue.json(dict(sorted(tidy.dropped.items()))),
+        })
+
+    return _staging
+
+
+def staging_definitions(tables: dict[str, StagingTable]) -> tuple[list, list]:
+    assets, checks = [], []
+    for table in tables.values():
+        assets.append(staging_asset(table))
+        qualified = f"staging.{table.name}"
+        from paccto_data.quality import suite_path
+
+        if suite_path(qualified).exists():
+            checks.append(suite_check(staging_key(table.name), qualified))
+    return assets, checks

@@ -1,0 +1,249 @@
+"""The bridge from Great Expectations suites (JSON in `expectations/`) to Dagster asset checks.
+
+A suite file is `expectations/<schema>.<table>.json` in GX 1.x's serialised form
+(`{"name": ..., "expectations": [{"type": ..., "kwargs": {...}, "meta": {...}}]}`).
+A kwarg may name a warehouse column instead of a literal, for foreign keys:
+`{"$PARAMETER": "core__dim_country__iso3"}` is filled with the distinct values of
+`core.dim_country.iso3` read from the build database before validation.
+
+Validation runs on pandas (GX's SQL path through duckdb-engine failed on DuckDB 2.0.1 here).
+A suite that is empty, loads fewer expectations than its file holds, or has an expectation
+that raised, fails as "check could not run" — a check that cannot fail proves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from paccto_data.settings import EXPECTATIONS_DIR
+
+SAMPLE_ROWS = 20
+PARAMETER_KEY = "$PARAMETER"
+
+
+class SuiteError(Exception):
+    """The suite itself is broken: the check could not run."""
+
+
+@dataclass
+class ExpectationOutcome:
+    type: str
+    kwargs: dict
+    success: bool
+    observed_value: object = None
+    unexpected_count: int | None = None
+    sample: list = field(default_factory=list)  # failing rows (key columns and value)
+    error: str | None = None  # the expectation raised: it could not run
+
+    def describe(self) -> str:
+        column = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
+        return f"{self.type}({column})" if column else self.type
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    outcomes: list[ExpectationOutcome]
+    could_not_run: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.could_not_run is None and all(o.success for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def suite_path(qualified_table: str) -> Path:
+    return EXPECTATIONS_DIR / f"{qualified_table}.json"
+
+
+def load_suite_file(path: Path) -> dict:
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SuiteError(f"{path}: cannot read the suite: {exc}") from exc
+    expectations = suite.get("expectations") if isinstance(suite, dict) else None
+    if not expectations:
+        raise SuiteError(f"{path}: the suite has no expectations")
+    return suite
+
+
+def parameter_names(suite: dict) -> set[str]:
+    names = set()
+    for expectation in suite["expectations"]:
+        for value in expectation.get("kwargs", {}).values():
+            if isinstance(value, dict) and PARAMETER_KEY in value:
+                names.add(value[PARAMETER_KEY])
+    return names
+
+
+def warehouse_parameters(conn, names: set[str]) -> dict[str, list]:
+    """`schema__table__column` -> the column's distinct non-null values."""
+    from paccto_data.warehouse import quote
+
+    values = {}
+    for name in names:
+        parts = name.split("__")
+        if len(parts) != 3:
+            raise SuiteError(f"parameter {name!r} is not of the form schema__table__column")
+        schema, table, column = parts
+        rows = conn.execute(
+            f"SELECT DISTINCT {quote(column)} FROM {quote(schema)}.{quote(table)} "
+            f"WHERE {quote(column)} IS NOT NULL"
+        ).fetchall()
+        values[name] = sorted(r[0] for r in rows)
+    return values
+
+
+@cache
+def _gx_context():
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _exception_message(exception_info) -> str | None:
+    if not exception_info:
+        return None
+    if "raised_exception" in exception_info:
+        infos = [exception_info]
+    else:  # keyed by metric id
+        infos = [v for v in exception_info.values() if isinstance(v, dict)]
+    for info in infos:
+        if info.get("raised_exception"):
+            return info.get("exception_message") or "the expectation raised an exception"
+    return None
+
+
+def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
+             key_columns: list[str] | None = None, name: str | None = None) -> SuiteOutcome:
+    """Run `suite` (its JSON form) on `frame`."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    suite_name = name or suite.get("name", "suite")
+    expected_count = len(suite["expectations"])
+    try:
+        expectations = [
+            ExpectationConfiguration(
+                type=e["type"], kwargs=e.get("kwargs", {}), meta=e.get("meta") or {}
+            ).to_domain_obj()
+            for e in suite["expectations"]
+        ]
+    except Exception as exc:  # an unknown type or bad kwargs in the file
+        return SuiteOutcome(suite_name, [], could_not_run=f"cannot load the suite: {exc}")
+    context = _gx_context()
+    unique = f"{suite_name}-{id(frame)}"
+    gx_suite = gx.ExpectationSuite(name=unique, expectations=expectations)
+    if len(gx_suite.expectations) != expected_count:
+        return SuiteOutcome(suite_name, [], could_not_run=(
+            f"the suite loaded {len(gx_suite.expectations)} of the {expected_count} "
+            "expectations its file holds"))
+    source = context.data_sources.add_or_update_pandas(f"ds-{unique}")
+    batch_definition = source.add_dataframe_asset(f"asset-{unique}") \
+        .add_batch_definition_whole_dataframe("all")
+    key_columns = [c for c in (key_columns or []) if c in frame.columns]
+    result_format = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_ROWS}
+    if key_columns:
+        result_format["unexpected_index_column_names"] = key_columns
+    try:
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(gx_suite, result_format=result_format,
+                                expectation_parameters=parameters or {})
+    finally:
+        context.data_sources.delete(f"ds-{unique}")
+    if len(result.results) != expected_count:
+        return SuiteOutcome(suite_name, [], could_not_run=(
+            f"GX returned {len(result.results)} results for {expected_count} expectations"))
+    outcomes = []
+    for r in result.results:
+        config = r.expectation_config
+        details = r.result or {}
+        error = _exception_message(r.exception_info)
+        sample = details.get("unexpected_index_list") or details.get("partial_unexpected_list") or []
+        outcomes.append(ExpectationOutcome(
+            type=config.type,
+            kwargs=_jsonable({k: v for k, v in config.kwargs.items() if k != "value_set"}
+                             | ({"value_set": f"{len(config.kwargs['value_set'])} values"}
+                                if isinstance(config.kwargs.get("value_set"), list) else {})),
+            success=bool(r.success) and error is None,
+            observed_value=_jsonable(details.get("observed_value")),
+            unexpected_count=details.get("unexpected_count"),
+            sample=_jsonable(sample[:SAMPLE_ROWS]),
+            error=error,
+        ))
+    errors = [o for o in outcomes if o.error]
+    could_not_run = None
+    if errors:
+        could_not_run = "; ".join(f"{o.describe()} raised: {o.error}" for o in errors)
+    return SuiteOutcome(suite_name, outcomes, could_not_run=could_not_run)
+
+
+def outcome_metadata(outcome: SuiteOutcome) -> dict:
+    """Check metadata an engineer can act on without a notebook."""
+    import dagster as dg
+
+    rows = []
+    for o in outcome.outcomes:
+        rows.append({
+            "expectation": o.describe(),
+            "success": o.success,
+            "observed_value": o.observed_value,
+            "failing_rows": o.unexpected_count,
+            "sample": o.sample[:5],
+        })
+    metadata = {
+        "suite": dg.MetadataValue.path(str(suite_path(outcome.suite))),
+        "expectations": dg.MetadataValue.int(len(outcome.outcomes)),
+        "failed": dg.MetadataValue.int(len(outcome.failures)),
+        "results": dg.MetadataValue.json(rows),
+    }
+    if outcome.could_not_run:
+        metadata["could_not_run"] = dg.MetadataValue.text(outcome.could_not_run)
+    failures = outcome.failures
+    if failures:
+        lines = ["| expectation | observed | failing rows | sample |", "|---|---|---|---|"]
+        for o in failures:
+            lines.append(f"| {o.describe()} | {o.observed_value} | {o.unexpected_count} | "
+                         f"{json.dumps(o.sample[:5], ensure_ascii=False)[:300]} |")
+        metadata["failures"] = dg.MetadataValue.md("\n".join(lines))
+    return metadata
+
+
+def summary(outcome: SuiteOutcome) -> str:
+    if outcome.could_not_run:
+        return f"check could not run: {outcome.could_not_run}"
+    if outcome.passed:
+        return f"{len(outcome.outcomes)} expectations passed"
+    return "failed: " + "; ".join(
+        f"{o.describe()} observed {o.observed_value!r}, {o.unexpected_count} failing rows, "
+        f"e.g. {o.sample[:3]}" for o in outcome.failures)
