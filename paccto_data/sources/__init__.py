@@ -1,8 +1,14 @@
 """One module per upstream source: pure functions from raw files to tidy DataFrames.
 
 A module declares `SOURCE_ID` (its id in `assets/sources/`) and `TABLES`, a mapping from
-staging table name to a function `(files: dict[file_id, Path]) -> Tidy`. The Dagster wiring
-discovers the modules, so a new source costs one YAML, one module here and one suite.
+staging table name to a function `(files: dict[file_id, Path]) -> Tidy`, and optionally
+`FEEDS`, a mapping from staging table name to the core fact it flows into
+(`"fact_indicator"`). The Dagster wiring discovers the modules, so a new source costs one
+YAML, one module here and one suite.
+
+A staging table that feeds `core.fact_indicator` has the columns `iso3, year, indicator_id,
+value, unit` and may add `flag` (the publisher's observation flag or note) and the
+disaggregations `sex, age, category, dimension` (absent means the total).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class StagingTable:
     name: str
     source_id: str
     tidy: TidyFunction
+    feeds: str | None = None  # the core fact table it flows into, if any
 
     @property
     def description(self) -> str:
@@ -55,8 +62,9 @@ def staging_tables() -> dict[str, StagingTable]:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
+        feeds = getattr(module, "FEEDS", {})
         for name, function in module.TABLES.items():
             if name in tables:
                 raise ValueError(f"staging table {name!r} is declared twice")
-            tables[name] = StagingTable(name, module.SOURCE_ID, function)
+            tables[name] = StagingTable(name, module.SOURCE_ID, function, feeds.get(name))
     return tables

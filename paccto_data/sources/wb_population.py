@@ -76,3 +76,4 @@ def tidy_population(files) -> Tidy:
 
 
 TABLES = {"wb_population": tidy_population, "wb_population_countries": tidy_countries}
+FEEDS = {"wb_population": "fact_indicator"}
