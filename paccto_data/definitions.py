@@ -9,7 +9,7 @@ from paccto_data.defs.automation import automation_definitions
 from paccto_data.defs.resources import build_resources
 from paccto_data.defs.sources import raw_asset
 from paccto_data.defs.staging import staging_definitions
-from paccto_data.defs.warehouse import MODELS, release_asset, warehouse_definitions
+from paccto_data.defs.warehouse import release_asset, warehouse_definitions
 from paccto_data.settings import Settings
 from paccto_data.sources import staging_tables
 
@@ -17,11 +17,12 @@ from paccto_data.sources import staging_tables
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     raw_assets = [raw_asset(source) for source in catalogue.sources().values()]
-    staging_assets, staging_checks = staging_definitions(staging_tables())
-    model_assets, model_checks = warehouse_definitions()
+    tables = staging_tables()
+    staging_assets, staging_checks = staging_definitions(tables)
+    model_assets, model_checks = warehouse_definitions(tables)
     checks = staging_checks + model_checks
     blocking = [key for check in checks for key in check.check_keys]
-    release = release_asset([m.key for m in MODELS], blocking)
+    release = release_asset([asset.key for asset in model_assets], blocking)
     assets = [*raw_assets, *staging_assets, *model_assets, release]
     jobs, schedules = automation_definitions()
     return dg.Definitions(

@@ -34,12 +34,23 @@ def write_table(conn: duckdb.DuckDBPyConnection, schema: str, name: str,
         conn.unregister("_incoming")
 
 
-def run_sql_model(conn: duckdb.DuckDBPyConnection, relative_path: str) -> None:
-    """Run a model file from `paccto_data/sql/` (it creates or replaces its own table)."""
+def run_sql_model(conn: duckdb.DuckDBPyConnection, relative_path: str,
+                  placeholders: dict[str, str] | None = None) -> None:
+    """Run a model file from `paccto_data/sql/` (it creates or replaces its own table);
+    `{name}` placeholders in the file are filled from `placeholders`."""
     sql = (SQL_DIR / relative_path).read_text(encoding="utf-8")
+    if placeholders:
+        sql = sql.format(**placeholders)
     schema = Path(relative_path).parent.name
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
     conn.execute(sql)
+
+
+def table_columns(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name],
+    ).fetchall()]
 
 
 def read_table(conn: duckdb.DuckDBPyConnection, qualified: str) -> pd.DataFrame:

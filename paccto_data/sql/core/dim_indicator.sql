@@ -1,0 +1,15 @@
+-- core.dim_indicator: one row per indicator, from assets/indicators.yaml (registered as
+-- the frame indicator_catalogue).
+CREATE OR REPLACE TABLE core.dim_indicator AS
+SELECT
+    id AS indicator_id,
+    title_en,
+    title_es,
+    unit,
+    description_en,
+    description_es,
+    source_ids,
+    valid_min,
+    valid_max
+FROM indicator_catalogue
+ORDER BY indicator_id;
