@@ -105,7 +105,9 @@ class CountryResolver:
         text = str(value).strip()
         if not text:
             raise UnknownCountryError(value)
-        if text in self._codes and (len(text) == 3 or text.isdigit()):
+        if text.isdigit() and len(text) <= 3 and text.zfill(3) in self._codes:
+            return Resolution(self._codes[text.zfill(3)])  # M49, padded or not ("32", "032")
+        if len(text) == 3 and text in self._codes:
             return Resolution(self._codes[text])
         if text in self._override_codes:
             return Resolution(self._override_codes[text])

@@ -1,6 +1,6 @@
 -- core.fact_indicator: every indicator value, long, one row per
 -- (iso3, year, indicator_id, source_id, sex, age, category, dimension).
--- {union} is generated from the staging tables whose module FEEDS fact_indicator
+-- The union placeholder is generated from the staging tables whose module FEEDS fact_indicator
 -- (paccto_data/defs/warehouse.py: fact_indicator_union); a disaggregation a source does not
 -- have is 'total'.
 CREATE OR REPLACE TABLE core.fact_indicator AS

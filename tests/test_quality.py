@@ -1,0 +1,105 @@
+"""The Great Expectations bridge: suites from JSON, run on pandas, results an engineer can use."""
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from paccto_data import quality
+from paccto_data.settings import EXPECTATIONS_DIR
+
+ROWS = pd.DataFrame({
+    "iso3": ["JAM", "URY", "DMA", "XXX", "JAM"],
+    "year": [2022, 2022, 2022, 2022, 2021],
+    "value": [53.3, 11.2, -1.0, 4.0, 49.0],
+})
+
+
+def _suite(*expectations, meta=None):
+    return {"name": "test.table", "meta": meta or {"key_columns": ["iso3", "year"]},
+            "expectations": list(expectations)}
+
+
+def test_a_failing_expectation_reports_observed_value_failing_rows_and_a_sample():
+    suite = _suite(
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "min_value": 0}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 3}},
+    )
+    outcome = quality.validate(ROWS, suite, key_columns=["iso3", "year"])
+    assert not outcome.passed and outcome.could_not_run is None
+    by_type = {o.type: o for o in outcome.outcomes}
+    negative = by_type["expect_column_values_to_be_between"]
+    assert negative.unexpected_count == 1
+    assert negative.sample == [{"iso3": "DMA", "year": 2022, "value": -1.0}]
+    assert by_type["expect_table_row_count_to_be_between"].observed_value == 5
+    summary = quality.summary(outcome)
+    assert "expect_column_values_to_be_between(value)" in summary and "DMA" in summary
+    metadata = quality.outcome_metadata(outcome)
+    assert metadata["failed"].value == 2
+    assert "DMA" in metadata["failures"].value
+
+
+def test_a_foreign_key_parameter_is_filled_from_the_warehouse():
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA core; CREATE TABLE core.dim_country AS "
+                 "SELECT unnest(['JAM', 'URY', 'DMA']) AS iso3")
+    suite = _suite({"type": "expect_column_values_to_be_in_set",
+                    "kwargs": {"column": "iso3",
+                               "value_set": {"$PARAMETER": "core__dim_country__iso3"}}})
+    parameters = quality.warehouse_parameters(conn, quality.parameter_names(suite))
+    assert parameters == {"core__dim_country__iso3": ["DMA", "JAM", "URY"]}
+    outcome = quality.validate(ROWS, suite, parameters, key_columns=["iso3", "year"])
+    assert not outcome.passed
+    assert outcome.outcomes[0].sample == [{"iso3": "XXX", "year": 2022}]
+
+
+def test_a_passing_suite_passes():
+    suite = _suite({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "iso3"}})
+    outcome = quality.validate(ROWS, suite)
+    assert outcome.passed and quality.summary(outcome) == "1 expectations passed"
+
+
+@pytest.mark.parametrize("content, reason", [
+    ({"name": "t", "expectations": []}, "has no expectations"),
+    ({"name": "t"}, "has no expectations"),
+    ("not json", "cannot read the suite"),
+])
+def test_an_empty_or_unreadable_suite_cannot_run(tmp_path, content, reason):
+    path = tmp_path / "staging.empty.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    with pytest.raises(quality.SuiteError, match=reason):
+        quality.load_suite_file(path)
+
+
+def test_an_unknown_expectation_type_means_the_check_could_not_run():
+    outcome = quality.validate(ROWS, _suite({"type": "expect_the_unexpected", "kwargs": {}}))
+    assert not outcome.passed
+    assert "cannot load the suite" in outcome.could_not_run
+    assert quality.summary(outcome).startswith("check could not run")
+
+
+def test_an_expectation_that_raises_means_the_check_could_not_run():
+    suite = _suite(
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "iso3"}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "renamed_column"}},
+    )
+    outcome = quality.validate(ROWS, suite)
+    assert not outcome.passed
+    assert "renamed_column" in outcome.could_not_run
+    assert "does not exist" in outcome.could_not_run
+
+
+def test_every_suite_in_the_repository_loads_every_expectation_it_holds():
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    paths = sorted(EXPECTATIONS_DIR.glob("*.json"))
+    assert paths, "no suites in expectations/"
+    for path in paths:
+        suite = quality.load_suite_file(path)
+        assert suite["name"] == path.stem, f"{path}: name differs from the file name"
+        for expectation in suite["expectations"]:
+            ExpectationConfiguration(type=expectation["type"],
+                                     kwargs=expectation["kwargs"]).to_domain_obj()
