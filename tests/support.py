@@ -70,3 +70,18 @@ def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
 
 def skipped_steps(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
+
+
+def duckdb_1_path(version: str) -> Path:
+    """A folder holding the DuckDB 1.x Python package (installed once from PyPI)."""
+    import subprocess
+    import sys
+
+    from paccto_data.settings import PROJECT_ROOT
+
+    target = PROJECT_ROOT / ".cache" / f"duckdb-{version}"
+    if not (target / "duckdb").is_dir():
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                        "--disable-pip-version-check", "--target", str(target),
+                        f"duckdb=={version}"], check=True)
+    return target
