@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -104,3 +105,154 @@ def to_number(frame: pd.DataFrame, column: str, file: Path, row_column: str = "f
                               row=int(frame[row_column].iloc[i]), column=column,
                               value=text.iloc[i], expected=f"a number or one of {list(missing)}")
     return numbers.astype("float64")
+
+
+def read_csv_table(path: Path) -> pd.DataFrame:
+    """A CSV (header on line 1) -> frame of text cells plus `file_row`, the line on which each
+    record starts, exact even when a quoted field spans lines. Blank lines are skipped; a
+    record whose field count differs from the header's raises naming its line."""
+    import csv
+
+    reader = csv.reader(io.StringIO(decode_text(path), newline=""))
+    header = next(reader, None)
+    if not header:
+        raise SourceDataError(path, "the file is empty", row=1, expected="a header line")
+    records, rows, line = [], [], reader.line_num
+    for record in reader:
+        start, line = line + 1, reader.line_num
+        if not record or record == [""]:
+            continue
+        if len(record) != len(header):
+            raise SourceDataError(path, f"{len(record)} fields where the header has {len(header)}",
+                                  row=start, expected="one field per header column")
+        records.append(record)
+        rows.append(start)
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame["file_row"] = rows
+    return frame
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet read into a frame: a column per header cell (values as the workbook
+    holds them: str, float, int, bool, date…; empty cells are "") plus `file_row`, the
+    spreadsheet row number a person sees (row 1 is the first row of the sheet)."""
+
+    frame: pd.DataFrame
+    name: str
+    header_row: int
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _header_name(value, index: int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a year heading such as 2020 is stored as 2020.0
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or f"(column {_column_letter(index)})"
+
+
+def read_sheet(path: Path, required, *, sheet: str | None = None,
+               header_within: int = 20) -> Sheet:
+    """Read one worksheet (default: the first) with python-calamine.
+
+    The header is the first row, among the first `header_within`, holding every name in
+    `required` (cell text with runs of spaces collapsed); the data are the rows below it,
+    fully empty rows skipped. No such row raises naming the nearest candidate and the first
+    required name it lacks."""
+    import python_calamine
+
+    required = list(required)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # CalamineError, ZipError, XmlError, OSError…
+        raise SourceDataError(path, f"cannot read the workbook: {exc}",
+                              expected="an .xlsx/.xls/.ods workbook") from exc
+    names = workbook.sheet_names
+    name = sheet if sheet is not None else (names[0] if names else None)
+    if name is None or name not in names:
+        raise SourceDataError(path, f"no sheet {sheet!r} in the workbook", sheet=sheet,
+                              expected=f"one of the sheets {names}")
+    # skip_empty_area=False: cells start at A1, so list index + 1 is the row number.
+    cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    best = (0, None)  # (how many required names, row index)
+    header_index = None
+    for index, row in enumerate(cells[:header_within]):
+        present = {_header_name(v, i) for i, v in enumerate(row)}
+        found = sum(c in present for c in required)
+        if found == len(required):
+            header_index = index
+            break
+        if found > best[0]:
+            best = (found, index)
+    if header_index is None:
+        if best[1] is None:
+            raise SourceDataError(
+                path, f"no header row in the first {header_within} rows", sheet=name,
+                expected=f"a row holding the columns {required}")
+        present = {_header_name(v, i) for i, v in enumerate(cells[best[1]])}
+        missing = next(c for c in required if c not in present)
+        raise SourceDataError(
+            path, f"column {missing!r} is missing from the header", sheet=name,
+            row=best[1] + 1, column=missing,
+            expected=f"a header row (within the first {header_within}) holding {required}")
+    header = [_header_name(v, i) for i, v in enumerate(cells[header_index])]
+    seen: dict[str, int] = {}
+    for i, column in enumerate(header):
+        if column in seen:
+            if column in required:
+                raise SourceDataError(path, f"column {column!r} appears twice in the header",
+                                      sheet=name, row=header_index + 1, column=column,
+                                      expected="each required column once")
+            header[i] = f"{column} (column {_column_letter(i)})"
+        seen[column] = i
+    body, rows = [], []
+    for index in range(header_index + 1, len(cells)):
+        row = cells[index]
+        if all(v is None or v == "" for v in row):
+            continue
+        body.append(row)
+        rows.append(index + 1)
+    frame = pd.DataFrame(body, columns=header, dtype=object) if body \
+        else pd.DataFrame(columns=header, dtype=object)
+    frame["file_row"] = pd.Series(rows, dtype="int64")
+    return Sheet(frame, name, header_index + 1)
+
+
+def to_integer(frame: pd.DataFrame, column: str, file: Path, row_column: str = "file_row",
+               sheet: str | None = None) -> pd.Series:
+    """Parse `column` as whole numbers (a year, a count); an empty, non-numeric or fractional
+    cell raises naming the row."""
+    numbers = to_number(frame, column, file, row_column=row_column, sheet=sheet, missing=())
+    bad = numbers.isna() | (numbers % 1 != 0)
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise SourceDataError(file, "not a whole number", sheet=sheet,
+                              row=int(frame[row_column].iloc[i]), column=column,
+                              value=frame[column].iloc[i], expected="a whole number")
+    return numbers.astype("int64")
+
+
+def require_unique(frame: pd.DataFrame, keys, file: Path, row_column: str = "file_row",
+                   sheet: str | None = None) -> None:
+    """Fail on the first row whose `keys` repeat an earlier row's, naming both rows."""
+    keys = list(keys)
+    repeated = frame.duplicated(keys, keep=False)
+    if not repeated.any():
+        return
+    clash = frame[repeated].sort_values(row_column)
+    first = clash.iloc[0]
+    same = clash[(clash[keys] == first[keys]).all(axis=1)]
+    second = same.iloc[1]
+    raise SourceDataError(
+        file, f"duplicate of row {int(first[row_column])}", sheet=sheet,
+        row=int(second[row_column]), column=", ".join(keys),
+        value=tuple(v.item() if hasattr(v, "item") else v for v in second[keys]),
+        expected=f"one row per ({', '.join(keys)})")

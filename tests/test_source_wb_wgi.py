@@ -1,0 +1,303 @@
+"""Source wb_wgi: the Worldwide Governance Indicators workbook (2024 update, long layout).
+
+Row numbers cite sheet "Sheet1" of assets/snapshots/wb_wgi/wgidataset.xlsx as a spreadsheet
+shows them (header = row 1). The workbook is read once per module.
+"""
+
+import re
+import shutil
+import zipfile
+
+import pandas as pd
+import pytest
+import yaml
+
+from paccto_data import acquire, catalogue, quality
+from paccto_data.countries import lac_iso3
+from paccto_data.errors import SourceDataError
+from paccto_data.reference import INDICATORS_PATH
+from paccto_data.settings import Settings
+from paccto_data.sources import wb_wgi
+from paccto_data.sources._common import read_sheet
+from paccto_data.sources.wb_wgi import tidy_wgi
+
+SUITE = quality.suite_path("staging.wb_wgi")
+FILE = "wgidataset.xlsx"
+WHERE = f"{FILE}, sheet 'Sheet1'"
+
+
+@pytest.fixture(scope="module")
+def files():
+    return acquire.local_files(catalogue.source("wb_wgi"), Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def tidy(files):
+    return tidy_wgi(files)
+
+
+def values(table, iso3, year, dimension):
+    rows = table[(table["iso3"] == iso3) & (table["year"] == year)
+                 & table["indicator_id"].str.startswith(f"wgi_{dimension}_")]
+    return dict(zip(rows["indicator_id"], rows["value"]))
+
+
+def test_row_account(tidy):
+    # 32,100 workbook rows x 4 values (estimate, stddev, nsource, pctrank). Dropped: ANT
+    # (Netherlands Antilles, dissolved) 150 rows, KSV and TWN (not M49 areas) 300 rows,
+    # 174 economies outside LAC 4,275 rows; 169 LAC rows hold ".." in all four.
+    assert tidy.rows_read == 32100 * 4
+    assert len(tidy.table) == 23324 == (6000 - 169) * 4
+    assert dict(tidy.dropped) == {"dissolved": 600, "not_an_m49_area": 1200,
+                                  "not_lac": 102600, "missing_value": 676}
+
+
+def test_values_cited_from_the_workbook(tidy):
+    t = tidy.table
+    # row 29738: URYcc2022, URY, Uruguay, 2022, cc, 1.610502004623413, 0.16605088114738464, 10,
+    # 91.98113250732422
+    assert values(t, "URY", 2022, "cc") == {
+        "wgi_cc_estimate": 1.610502004623413, "wgi_cc_stderr": 0.16605088114738464,
+        "wgi_cc_nsources": 10.0, "wgi_cc_pctrank": 91.98113250732422}
+    # row 30943: MEXcc2023 (SOURCE.md: estimate -1.0206, stddev 0.1632, nsource 11, pctrank 17.45)
+    assert values(t, "MEX", 2023, "cc") == {
+        "wgi_cc_estimate": -1.0205787420272827, "wgi_cc_stderr": 0.16319257020950317,
+        "wgi_cc_nsources": 11.0, "wgi_cc_pctrank": 17.452829360961914}
+    # row 31553: JAMrl2023
+    assert values(t, "JAM", 2023, "rl")["wgi_rl_estimate"] == -0.17451657354831696
+    # row 8: AIAcc1996 holds ".." in every column: no values, and counted as missing.
+    assert values(t, "AIA", 1996, "cc") == {}
+
+
+def test_shape(tidy):
+    t = tidy.table
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit"]
+    assert sorted(t["indicator_id"].unique()) == sorted(wb_wgi.indicator_ids())
+    assert len(wb_wgi.indicator_ids()) == 24
+    assert not t["indicator_id"].str.contains("pctranklower|pctrankupper").any()
+    assert set(t["year"]) == {1996, 1998, 2000, *range(2002, 2024)}
+    assert not t.duplicated(["iso3", "year", "indicator_id"]).any()
+    assert t["value"].notna().all()
+    # 40 LAC codes, territories included (SOURCE.md).
+    assert sorted(t["iso3"].unique()) == [
+        "ABW", "AIA", "ARG", "ATG", "BHS", "BLZ", "BOL", "BRA", "BRB", "CHL", "COL", "CRI",
+        "CUB", "CYM", "DMA", "DOM", "ECU", "GRD", "GTM", "GUF", "GUY", "HND", "HTI", "JAM",
+        "KNA", "LCA", "MEX", "MTQ", "NIC", "PAN", "PER", "PRI", "PRY", "SLV", "SUR", "TTO",
+        "URY", "VCT", "VEN", "VIR"]
+    assert set(t["iso3"]) <= lac_iso3()
+
+
+def test_world_bank_codes_do_not_leak(tidy):
+    codes = set(tidy.table["iso3"])
+    # Non-ISO World Bank codes resolve (ROM -> ROU, ZAR -> COD, …) to areas outside LAC, or
+    # are not M49 areas (KSV, TWN) or dissolved (ANT): none of them, nor their ISO3, is kept.
+    assert not codes & {"ADO", "ANT", "KSV", "ROM", "TMP", "TWN", "WBG", "ZAR",
+                        "AND", "ROU", "TLS", "PSE", "COD"}
+
+
+def test_units_are_the_catalogue_units(tidy):
+    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
+    catalogue_units = {e["id"]: e["unit"] for e in entries}
+    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
+    assert {i: catalogue_units.get(i) for i in used.index} == used.to_dict()
+    for entry in entries:
+        if entry["id"] in used.index:
+            assert entry["sources"] == ["wb_wgi"] and entry["title_es"] and entry["description_es"]
+    assert wb_wgi.FEEDS == {"wb_wgi": "fact_indicator"}
+
+
+def test_catalogue_record():
+    source = catalogue.source("wb_wgi")
+    assert "Kaufmann" in source.citation and "Kraay" in source.citation
+    assert source.licence["spdx"] == "CC-BY-4.0" and source.redistribution == "open"
+    assert source.coverage == {"first_year": 1996, "last_year": 2023}
+
+
+# --- the generic sheet reader -----------------------------------------------------------
+
+def test_read_sheet_finds_the_header(broken):
+    # The copy holds the header and rows 29600-30999 only: row numbers survive the gap.
+    path = broken({})["data"]
+    sheet = read_sheet(path, ["code", "estimate"])
+    assert (sheet.name, sheet.header_row) == ("Sheet1", 1)
+    assert len(sheet.frame) == 1400
+    assert sheet.frame["file_row"].iloc[[0, -1]].tolist() == [29600, 30999]
+    row = sheet.frame[sheet.frame["file_row"] == 30943].iloc[0]
+    assert (row["codeindyr"], row["estimate"]) == ("MEXcc2023", -1.0205787420272827)
+
+
+def test_read_sheet_finds_a_header_below_a_title(broken):
+    # Row 1 becomes a title, row 2 stays empty and the header moves to row 3.
+    header = "".join(_cell_xml(f"{c}3", name) for c, name in zip(
+        "ABCDEFGHIJK", ["codeindyr", "code", "countryname", "year", "indicator", "estimate",
+                        "stddev", "nsource", "pctrank", "pctranklower", "pctrankupper"]))
+    cells = {f"{c}1": "" for c in "BCDEFGHIJK"} | {"A1": "Worldwide Governance Indicators"}
+    files = broken(cells, rows_after_header=f'<row r="3">{header}</row>')
+    sheet = read_sheet(files["data"], ["code", "estimate"])
+    assert sheet.header_row == 3
+    assert sheet.frame["file_row"].iloc[0] == 29600
+    result = tidy_wgi(files)
+    assert values(result.table, "MEX", 2023, "cc")["wgi_cc_estimate"] == -1.0205787420272827
+
+
+def test_read_sheet_names_a_missing_header_column(broken):
+    with pytest.raises(SourceDataError) as caught:
+        read_sheet(broken({})["data"], ["code", "estimate", "governance"], header_within=5)
+    error = caught.value
+    assert (error.sheet, error.row, error.column) == ("Sheet1", 1, "governance")
+
+
+def test_read_sheet_without_a_header(broken):
+    with pytest.raises(SourceDataError, match=r"no header row in the first 5 rows"):
+        read_sheet(broken({})["data"], ["governance"], header_within=5)
+
+
+def test_read_sheet_names_a_missing_sheet(broken):
+    with pytest.raises(SourceDataError, match=r"no sheet 'Data'.*one of the sheets \['Sheet1'\]"):
+        read_sheet(broken({})["data"], ["code"], sheet="Data")
+
+
+def test_read_sheet_rejects_a_non_workbook(tmp_path):
+    path = tmp_path / FILE
+    path.write_text("code,estimate\nMEX,1\n")
+    with pytest.raises(SourceDataError, match=rf"^{FILE}: cannot read the workbook"):
+        read_sheet(path, ["code"])
+
+
+# --- broken copies ---------------------------------------------------------------------
+
+KEEP = {1, *range(29600, 31000)}  # URY cc 2022, MEX cc 2022 and 2023, ".." rows, ANT, ROM…
+
+
+def _cell_xml(ref, value):
+    if isinstance(value, str):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+    return f'<c r="{ref}"><v>{value!r}</v></c>'
+
+
+@pytest.fixture(scope="module")
+def sheet_xml(files):
+    """Sheet1's XML with only the header and the KEEP rows (each keeps its row number)."""
+    with zipfile.ZipFile(files["data"]) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+    def keep(match):
+        return match.group(0) if int(match.group(1)) in KEEP else ""
+    return re.sub(r'<row r="(\d+)"[^>]*>.*?</row>', keep, xml, flags=re.S)
+
+
+@pytest.fixture
+def broken(files, sheet_xml, tmp_path):
+    """broken({"F30943": "abc"}) -> files of a copy of the bundled workbook with those cells
+    overwritten (and `rows_after_header`, raw row XML, inserted after row 1). Only the header
+    and rows 29600-30999 are kept, so the copy reads fast;
+    every kept row keeps its row number."""
+
+    def make(cells, rows_after_header=""):
+        xml = sheet_xml.replace("</row>", "</row>" + rows_after_header, 1)
+        for ref, value in cells.items():
+            xml, n = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', _cell_xml(ref, value), xml,
+                             count=1)
+            assert n == 1, ref
+        path = tmp_path / FILE
+        shutil.copyfile(files["data"], tmp_path / "original.xlsx")
+        with zipfile.ZipFile(tmp_path / "original.xlsx") as source, \
+                zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                data = xml.encode("utf-8") if item.filename == "xl/worksheets/sheet1.xml" \
+                    else source.read(item.filename)
+                target.writestr(item, data)
+        return {"data": path}
+
+    return make
+
+
+def error_of(files):
+    with pytest.raises(SourceDataError) as caught:
+        tidy_wgi(files)
+    return caught.value
+
+
+def test_the_trimmed_copy_still_reads(broken):
+    result = tidy_wgi(broken({}))
+    assert values(result.table, "MEX", 2023, "cc")["wgi_cc_estimate"] == -1.0205787420272827
+    assert values(result.table, "URY", 2022, "cc")["wgi_cc_pctrank"] == 91.98113250732422
+
+
+def test_renamed_column(broken):
+    error = error_of(broken({"F1": "estimates"}))
+    assert (error.sheet, error.row, error.column) == ("Sheet1", 1, "estimate")
+    assert str(error).startswith(f"{WHERE}, row 1, column 'estimate': column 'estimate' is missing")
+
+
+def test_not_a_number(broken):
+    error = error_of(broken({"F30943": "abc"}))
+    assert str(error) == (f"{WHERE}, row 30943, column 'estimate': not a number "
+                          "(value 'abc'); expected a number or one of ['..']")
+
+
+def test_empty_cell_is_not_a_missing_marker(broken):
+    error = error_of(broken({"G30943": ""}))
+    assert (error.row, error.column, error.value) == (30943, "stddev", "")
+
+
+def test_unknown_country(broken):
+    error = error_of(broken({"B30943": "Atlantis"}))
+    assert (error.file.endswith(FILE), error.sheet, error.row, error.column, error.value) == (
+        True, "Sheet1", 30943, "code", "Atlantis")
+    assert "cannot resolve country 'Atlantis'" in str(error)
+
+
+def test_unknown_dimension(broken):
+    error = error_of(broken({"E30943": "xx"}))
+    assert (error.row, error.column, error.value) == (30943, "indicator", "xx")
+
+
+def test_fractional_year(broken):
+    error = error_of(broken({"D30943": 2023.5}))
+    assert (error.row, error.column, error.value) == (30943, "year", 2023.5)
+
+
+def test_duplicated_row(broken):
+    # MEX cc 2022 (row 29659) relabelled 2023 repeats MEX cc 2023 (row 30943).
+    error = error_of(broken({"D29659": 2023}))
+    assert (error.row, error.column, error.value) == (
+        30943, "iso3, year, indicator", ("MEX", 2023, "cc"))
+    assert f"{WHERE}, row 30943" in str(error) and "duplicate of row 29659" in str(error)
+
+
+# --- the suite ---------------------------------------------------------------------------
+
+def run_suite(frame):
+    suite = quality.load_suite_file(SUITE)
+    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+
+
+def test_suite_passes_on_the_real_data(tidy):
+    outcome = run_suite(tidy.table)
+    assert outcome.passed, quality.summary(outcome)
+    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+
+
+def test_suite_catches_an_estimate_out_of_range(broken):
+    outcome = run_suite(tidy_wgi(broken({"F30943": 3.5})).table)
+    ranges = [o for o in outcome.failures if o.kwargs.get("row_condition")]
+    assert [o.sample for o in ranges] == [[{"value": 3.5, "iso3": "MEX", "year": 2023,
+                                            "indicator_id": "wgi_cc_estimate"}]]
+
+
+def test_every_expectation_can_fail(tidy):
+    good = tidy.table.head(30)
+    row = good.iloc[[0]]
+    bad = [row,  # a duplicate key
+           *[row.assign(**{c: None}) for c in ["iso3", "year", "indicator_id", "value", "unit"]],
+           row.assign(iso3="FRA", year=2000), row.assign(indicator_id="wgi_xx_estimate", year=2001),
+           row.assign(unit="percent", year=2002), row.assign(year=1989)]
+    wrong_values = [("estimate", 3.0), ("pctrank", 101.0), ("stderr", 0.0), ("nsources", 0.5)]
+    for suffix, wrong in wrong_values:
+        bad.append(row.assign(indicator_id=f"wgi_cc_{suffix}", value=wrong, year=2003,
+                              unit=dict(wb_wgi.MEASURES.values())[suffix]))
+    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
+    outcome = run_suite(frame)
+    assert outcome.could_not_run is None
+    assert [o.describe() for o in outcome.outcomes if o.success] == []
