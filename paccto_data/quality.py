@@ -244,6 +244,13 @@ def summary(outcome: SuiteOutcome) -> str:
         return f"check could not run: {outcome.could_not_run}"
     if outcome.passed:
         return f"{len(outcome.outcomes)} expectations passed"
-    return "failed: " + "; ".join(
-        f"{o.describe()} observed {o.observed_value!r}, {o.unexpected_count} failing rows, "
-        f"e.g. {o.sample[:3]}" for o in outcome.failures)
+    return "failed: " + "; ".join(_failure(o) for o in outcome.failures)
+
+
+def _failure(o: ExpectationOutcome) -> str:
+    text = o.describe()
+    if o.observed_value is not None:
+        text += f" observed {o.observed_value!r}"
+    if o.unexpected_count:
+        text += f", {o.unexpected_count} failing rows, e.g. {o.sample[:3]}"
+    return text
