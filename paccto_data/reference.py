@@ -62,3 +62,11 @@ def source_catalogue() -> pd.DataFrame:
         "vintage": s.vintage,
         "retrieved": s.retrieved,
     } for s in sources().values()])
+
+
+# Reference frames a SQL model may read (declared in its header: `-- frames: name`).
+FRAMES = {
+    "country_groups": country_groups,
+    "indicator_catalogue": indicator_catalogue,
+    "source_catalogue": source_catalogue,
+}

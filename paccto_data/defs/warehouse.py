@@ -1,7 +1,9 @@
 """Layer `warehouse`: the curated `core` tables from SQL models, and the release."""
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,21 +16,31 @@ from paccto_data.defs.checks import suite_check
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.staging import staging_key
 from paccto_data.quality import suite_path
+from paccto_data.settings import SQL_DIR
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse import quote, release, run_sql_model, table_columns, table_metadata
 
 
+HEADER = re.compile(r"^--\s*(description|depends|frames|placeholders):\s*(.*)$")
+
+
 @dataclass(frozen=True)
 class Model:
-    """A warehouse table built by `paccto_data/sql/<schema>/<name>.sql`."""
+    """A warehouse table built by `paccto_data/sql/<schema>/<name>.sql`.
+
+    The file's leading comment declares what the wiring needs:
+        -- description: what the table holds (shown in the UI; may continue on
+        -- description: further lines)
+        -- depends: staging.un_m49, core.dim_country     (tables it reads)
+        -- frames: country_groups                        (reference frames, reference.FRAMES)
+        -- placeholders: fact_indicator_union            (generated SQL, PLACEHOLDERS below)
+    """
 
     schema: str
     name: str
     description: str
     deps: Sequence[dg.AssetKey]
-    # Reviewed reference frames the SQL reads, registered under these names.
     frames: dict[str, Callable[[], pd.DataFrame]] = field(default_factory=dict)
-    # Values for `{placeholders}` in the SQL file, computed from the build database.
     placeholders: dict[str, Callable[[duckdb.DuckDBPyConnection], str]] = field(
         default_factory=dict)
 
@@ -59,45 +71,67 @@ def fact_indicator_union(tables: Sequence[tuple[StagingTable, list[str]]]) -> st
         select(t, set(columns)) for t, columns in tables)
 
 
+@dataclass(frozen=True)
+class Placeholder:
+    """SQL generated when a model runs, and the tables it reads."""
+
+    deps: Callable[[dict[str, StagingTable]], list[dg.AssetKey]]
+    sql: Callable[[duckdb.DuckDBPyConnection, dict[str, StagingTable]], str]
+
+
+def _feeding(tables: dict[str, StagingTable], fact: str) -> list[StagingTable]:
+    return [t for t in tables.values() if t.feeds == fact]
+
+
+PLACEHOLDERS = {
+    "fact_indicator_union": Placeholder(
+        deps=lambda tables: [staging_key(t.name) for t in _feeding(tables, "fact_indicator")],
+        sql=lambda conn, tables: fact_indicator_union(
+            [(t, table_columns(conn, "staging", t.name))
+             for t in _feeding(tables, "fact_indicator")]),
+    ),
+}
+
+
+def table_key(qualified: str) -> dg.AssetKey:
+    return dg.AssetKey(qualified.split("."))
+
+
+def read_model(path: Path, tables: dict[str, StagingTable]) -> Model:
+    header: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = HEADER.match(line)
+        if match:
+            header.setdefault(match.group(1), []).append(match.group(2).strip())
+        elif line.strip() and not line.startswith("--"):
+            break
+
+    def items(name: str) -> list[str]:
+        return [i.strip() for part in header.get(name, []) for i in part.split(",") if i.strip()]
+
+    if not header.get("description"):
+        raise ValueError(f"{path}: no '-- description:' line in the leading comment")
+    unknown = [f for f in items("frames") if f not in reference.FRAMES] + \
+        [p for p in items("placeholders") if p not in PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"{path}: unknown frames or placeholders {unknown}")
+    deps = [table_key(t) for t in items("depends")]
+    for name in items("placeholders"):
+        deps += PLACEHOLDERS[name].deps(tables)
+    return Model(
+        schema=path.parent.name,
+        name=path.stem,
+        description=" ".join(header["description"]),
+        deps=deps,
+        frames={f: reference.FRAMES[f] for f in items("frames")},
+        placeholders={p: (lambda conn, p=p: PLACEHOLDERS[p].sql(conn, tables))
+                      for p in items("placeholders")},
+    )
+
+
 def models(tables: dict[str, StagingTable]) -> list[Model]:
-    indicator_tables = [t for t in tables.values() if t.feeds == "fact_indicator"]
-
-    def union(conn) -> str:
-        return fact_indicator_union([(t, table_columns(conn, "staging", t.name))
-                                     for t in indicator_tables])
-
-    return [
-        Model(
-            "core", "dim_country",
-            "Every UN M49 country or area (249): ISO3/ISO2/M49 codes, English and Spanish "
-            "names, M49 region, is_lac (M49 419) and LAC sub-region, World Bank region and "
-            "income group, is_celac (33) and is_programme_partner (EL PAcCTO 2.0, 31).",
-            deps=[staging_key("un_m49"), staging_key("wb_population_countries")],
-            frames={"country_groups": reference.country_groups},
-        ),
-        Model(
-            "core", "dim_indicator",
-            "One row per indicator: English and Spanish title and description, unit, "
-            "sources, and the valid range the checks enforce (assets/indicators.yaml).",
-            deps=[], frames={"indicator_catalogue": reference.indicator_catalogue},
-        ),
-        Model(
-            "core", "dim_source",
-            "One row per source: publisher, producer, distributor, licence, redistribution "
-            "(open / unmodified-only / internal), citation, vintage and retrieval date.",
-            deps=[], frames={"source_catalogue": reference.source_catalogue},
-        ),
-        Model(
-            "core", "fact_indicator",
-            "Every indicator value for LAC, long: iso3, year, indicator_id, source_id, value, "
-            "unit, the publisher's flag, and disaggregations (sex, age, category, dimension; "
-            "'total' where a source has none).",
-            deps=[staging_key(t.name) for t in indicator_tables]
-            + [dg.AssetKey(["core", "dim_country"]), dg.AssetKey(["core", "dim_indicator"]),
-               dg.AssetKey(["core", "dim_source"])],
-            placeholders={"union": union},
-        ),
-    ]
+    """Every SQL model under paccto_data/sql/<schema>/."""
+    return [read_model(path, tables) for path in sorted(SQL_DIR.glob("*/*.sql"))]
 
 
 def model_asset(model: Model) -> dg.AssetsDefinition:
