@@ -6,6 +6,7 @@ import dagster as dg
 
 from paccto_data import catalogue
 from paccto_data.defs.automation import automation_definitions
+from paccto_data.defs.publication import publication_definitions
 from paccto_data.defs.resources import build_resources
 from paccto_data.defs.sources import raw_asset
 from paccto_data.defs.staging import staging_definitions
@@ -23,7 +24,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     checks = staging_checks + model_checks
     blocking = [key for check in checks for key in check.check_keys]
     release = release_asset([asset.key for asset in model_assets], blocking)
-    assets = [*raw_assets, *staging_assets, *model_assets, release]
+    assets = [*raw_assets, *staging_assets, *model_assets, release,
+              *publication_definitions(blocking)]
     jobs, schedules = automation_definitions()
     return dg.Definitions(
         assets=assets,
