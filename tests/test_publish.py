@@ -189,13 +189,12 @@ def test_a_declared_column_source_that_is_not_open_is_refused(scratch_warehouse,
 def test_the_released_package_validates_with_frictionless_and_our_checks(built):
     folder = built.publish_dir / "lac-homicide"
     assert publish.validate_package(folder) == []
-    # frictionless on its own, over the CSV resources (see publish.validate_package for why)
-    descriptor = descriptor_of(folder)
-    descriptor["resources"] = [r for r in descriptor["resources"] if r["format"] == "csv"]
-    report = frictionless.Package(descriptor, basepath=str(folder)).validate()
+    # frictionless on its own, over every resource, as a researcher runs it
+    report = frictionless.Package(descriptor_of(folder), basepath=str(folder)).validate()
     assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"])
-    assert {t.name: t.stats["rows"] for t in report.tasks} == {"countries": 52,
-                                                               "homicide_rate": 1121}
+    assert {t.name: t.stats["rows"] for t in report.tasks} == {
+        "countries": 52, "countries_parquet": 52,
+        "homicide_rate": 1121, "homicide_rate_parquet": 1121}
 
 
 @pytest.mark.e2e
@@ -215,7 +214,11 @@ def test_the_descriptor_is_data_package_v2_with_keys_licences_and_sources(built,
     assert list(resources) == ["countries", "countries_parquet", "homicide_rate",
                                "homicide_rate_parquet"]
     for r in resources.values():
-        assert r["hash"].startswith("sha256:") and r["bytes"] > 0 and r["licenses"]
+        assert r["hash"].startswith("sha256:") and r["licenses"]
+        # frictionless 5.21 reports any `bytes` on a Parquet resource as a mismatch: CSV only
+        assert ("bytes" in r) == (r["format"] == "csv")
+        if r["format"] == "csv":
+            assert r["bytes"] == (built.publish_dir / "lac-homicide" / r["path"]).stat().st_size
         assert r["schema"]["missingValues"] == [""]
     homicide = resources["homicide_rate"]
     assert [s["version"] for s in homicide["sources"]] == [vintages["unodc_homicide"]]
@@ -348,7 +351,6 @@ def test_a_file_changed_after_writing_is_caught_by_the_sha256_check(warehouse, r
         publish.release(publish_dir, build_then_tamper)
     message = str(error.value)
     assert "lac-homicide/data/countries.parquet: sha256:" in message
-    assert "bytes, the descriptor says" in message
     assert files_of(publish_dir) == before
 
 

@@ -34,8 +34,9 @@ def _relative(path: Path) -> str:
         else str(path)
 
 
-def files_metadata(descriptor: dict) -> list[dict]:
-    return [{"path": r["path"], "format": r["format"], "bytes": r["bytes"],
+def files_metadata(folder: Path, descriptor: dict) -> list[dict]:
+    return [{"path": r["path"], "format": r["format"],
+             "bytes": (folder / r["path"]).stat().st_size,
              "sha256": r["hash"].removeprefix("sha256:")} for r in descriptor["resources"]]
 
 
@@ -114,7 +115,7 @@ def release_asset(specs: Sequence[publish.PackageSpec],
             descriptor = json.loads((target / spec.name / "datapackage.json").read_text("utf-8"))
             packages[spec.name] = {"version": descriptor["version"],
                                    "created": descriptor["created"],
-                                   "files": files_metadata(descriptor)}
+                                   "files": files_metadata(target / spec.name, descriptor)}
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(target)),
             "packages": dg.MetadataValue.json(packages),
