@@ -87,13 +87,22 @@ def project(tmp_path_factory):
     return project
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture
 def broken(project):
-    before = project.warehouse.read_bytes()
+    warehouse = project.warehouse.read_bytes()
+    published = _tree(project.data / "published")
+    assert "lac-homicide/datapackage.json" in published
     yield project
     project.restore()
-    # Whatever broke, the released warehouse is byte for byte the previous release.
-    assert project.warehouse.read_bytes() == before
+    # Whatever broke, the released warehouse and the published packages are byte for byte
+    # the previous release.
+    assert project.warehouse.read_bytes() == warehouse
+    assert _tree(project.data / "published") == published
 
 
 def _step_failed(output: str, step: str) -> bool:
@@ -142,3 +151,49 @@ def test_a_failing_expectation_blocks_everything_downstream(broken):
     assert "expect_column_sum_to_be_between(is_lac) observed 51" in output
     assert "'iso3': 'JAM'" in output  # the sample of failing rows names the country
     assert _never_started(output, "warehouse_release")
+
+
+HOMICIDE = "homicide-rate-unodc.csv"
+DOWNSTREAM_OF_HOMICIDE = ("core__fact_indicator", "publication__lac_homicide",
+                          "warehouse_release", "publication_release")
+
+
+def _homicide_build_fails(broken, edit) -> str:
+    broken.rewrite("unodc_homicide", HOMICIDE, edit)
+    run = broken.build()
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    for step in DOWNSTREAM_OF_HOMICIDE:
+        assert _never_started(output, step), step
+    return output
+
+
+def test_a_renamed_column_fails_at_staging_naming_file_row_and_column(broken):
+    output = _homicide_build_fails(broken, lambda b: b.replace(
+        b'"Homicide rate per 100,000 population"', b'"Homicide rate"', 1))
+    assert _step_failed(output, "staging__unodc_homicide")
+    assert (f"{HOMICIDE}, row 1, column 'Homicide rate per 100,000 population': "
+            "column 'Homicide rate per 100,000 population' is missing from the header") in output
+
+
+def test_an_unknown_country_fails_at_staging_naming_file_row_and_value(broken):
+    # line 2205: "Jamaica,JAM,2022,53.1146,North America"
+    output = _homicide_build_fails(broken, lambda b: b.replace(
+        b"Jamaica,JAM,2022,", b"Jamaica,JAX,2022,", 1))
+    assert _step_failed(output, "staging__unodc_homicide")
+    assert f"{HOMICIDE}, row 2205, column 'Code': cannot resolve country 'JAX'" in output
+
+
+def test_a_duplicate_key_fails_at_staging_naming_both_rows(broken):
+    output = _homicide_build_fails(broken, lambda b: b.replace(
+        b"Jamaica,JAM,2022,53.1146,North America\n",
+        b"Jamaica,JAM,2022,53.1146,North America\nJamaica,JAM,2022,53.1146,North America\n", 1))
+    assert _step_failed(output, "staging__unodc_homicide")
+    assert HOMICIDE in output and "row 2206" in output and "row 2205" in output
+
+
+def test_a_negative_rate_fails_the_staging_check_naming_country_year_and_value(broken):
+    output = _homicide_build_fails(broken, lambda b: b.replace(
+        b"Jamaica,JAM,2022,53.1146,", b"Jamaica,JAM,2022,-53.1146,", 1))
+    assert "Asset check 'great_expectations' on 'staging/unodc_homicide' did not pass" in output
+    assert "'iso3': 'JAM'" in output and "'year': 2022" in output and "-53.1146" in output

@@ -198,3 +198,19 @@ def test_duckdb_1_x_opens_the_released_file(built, tmp_path_factory):
         env={"PYTHONPATH": str(duckdb_1_path(DUCKDB_1)), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "52"
+
+
+def test_an_analyst_gets_exactly_the_publishers_numbers(built):
+    settings, _, _ = built
+    with released(settings) as conn:
+        def value(iso3, year, indicator):
+            return conn.execute(
+                "SELECT value FROM core.fact_indicator WHERE iso3 = ? AND year = ? "
+                "AND indicator_id = ?", [iso3, year, indicator]).fetchall()
+
+        # homicide-rate-unodc.csv line 2205: "Jamaica,JAM,2022,53.1146,North America"
+        assert value("JAM", 2022, "homicide_rate") == [(53.1146,)]
+        # wgidataset.xlsx, Sheet1 row 29738: URY cc 2022 estimate 1.610502004623413
+        assert value("URY", 2022, "wgi_cc_estimate") == [(1.610502004623413,)]
+        # API_SP.POP.TOTL_DS2_en_csv_v2_38144.csv line 123 (Jamaica), column "2023"
+        assert value("JAM", 2023, "population") == [(2839786.0,)]
