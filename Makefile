@@ -12,6 +12,8 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make ui     serve the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  time a cold build and a no-change rebuild"
+	@echo "make refresh SOURCE=<id> [REFRESH_ARGS='--yes --vintage V']"
+	@echo "           download a source's upstream files, report the changes, promote on confirmation"
 
 # The virtual environment, from pinned versions (requirements.lock), made once.
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -35,6 +37,12 @@ ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 bench: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python bench/build.py
+
+# Maintainers: download the current upstream files of one source, report what changed against
+# the bundled snapshot, and promote them only on confirmation (see paccto_data/refresh.py).
+refresh: $(BIN)/.installed
+	@test -n "$(SOURCE)" || { echo "usage: make refresh SOURCE=<source_id> [REFRESH_ARGS='--yes --vintage YYYY[-MM[-DD]]']"; exit 2; }
+	$(BIN)/python -m paccto_data.refresh $(SOURCE) $(REFRESH_ARGS)
 
 clean-build:
 	rm -rf data/build
