@@ -70,3 +70,161 @@ FRAMES = {
     "indicator_catalogue": indicator_catalogue,
     "source_catalogue": source_catalogue,
 }
+
+
+def _activities_frame(name: str):
+    """A frame of the activity register's reviewed YAML (paccto_data.sources.paccto_activities)."""
+    def make() -> pd.DataFrame:
+        from paccto_data.sources import paccto_activities
+
+        return getattr(paccto_activities, name)()
+
+    make.__name__ = name
+    return make
+
+
+FRAMES.update({
+    "activity_vocabularies": _activities_frame("vocabulary_frame"),
+    "crime_area_indicators": _activities_frame("crime_area_indicator_frame"),
+    "headline_indicators": _activities_frame("headline_indicator_frame"),
+})
+
+
+# --- The data dictionary: assets/data_dictionary.yaml is the one source of the DuckDB
+# comments (the generated model paccto_data/sql/marts/data_dictionary.sql) and of
+# docs/data-dictionary.md. Regenerate both after editing the YAML:
+#   python -c "from paccto_data.reference import write_data_dictionary; write_data_dictionary()"
+
+DATA_DICTIONARY_PATH = ASSETS_DIR / "data_dictionary.yaml"
+DICTIONARY_TABLE = "marts.data_dictionary"
+_DICTIONARY_FIELDS = {"description", "unit", "caveats"}
+
+
+def data_dictionary() -> pd.DataFrame:
+    """(schema_name, table_name, column_name, description, unit, caveats, comment): one row
+    per table (column_name None) and per column, in the YAML's order."""
+    tables = yaml.safe_load(DATA_DICTIONARY_PATH.read_text(encoding="utf-8"))["tables"]
+    rows = []
+    for qualified, table in tables.items():
+        schema, name = qualified.split(".")
+        entries = [(None, table)] + list((table.get("columns") or {}).items())
+        for column, entry in entries:
+            extra = set(entry) - _DICTIONARY_FIELDS - ({"columns"} if column is None else set())
+            if not entry.get("description") or extra:
+                raise ValueError(f"{DATA_DICTIONARY_PATH}: {qualified}"
+                                 f"{'.' + column if column else ''}: needs a description and "
+                                 f"only {sorted(_DICTIONARY_FIELDS)} (found {sorted(entry)})")
+            unit, caveats = entry.get("unit"), entry.get("caveats")
+            comment = " ".join(entry["description"].split())
+            comment += f" Unit: {' '.join(unit.split())}." if unit else ""
+            comment += f" Caveat: {' '.join(caveats.split())}" if caveats else ""
+            rows.append((schema, name, column, entry["description"], unit, caveats, comment))
+    return pd.DataFrame(rows, columns=["schema_name", "table_name", "column_name", "description",
+                                       "unit", "caveats", "comment"])
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment_statements(frame: pd.DataFrame) -> list[str]:
+    statements = []
+    for row in frame.itertuples(index=False):
+        target = f"{row.schema_name}.{row.table_name}"
+        if not isinstance(row.column_name, str):  # the row of the table itself
+            statements.append(f"COMMENT ON TABLE {target} IS {_sql_text(row.comment)};")
+        else:
+            statements.append(f"COMMENT ON COLUMN {target}.{row.column_name} IS "
+                              f"{_sql_text(row.comment)};")
+    return statements
+
+
+def data_dictionary_sql() -> str:
+    """The model paccto_data/sql/marts/data_dictionary.sql, generated from the YAML."""
+    frame = data_dictionary()
+    schema, name = DICTIONARY_TABLE.split(".")
+    own = (frame["schema_name"] == schema) & (frame["table_name"] == name)
+    others = frame[~own]
+    depends = sorted({f"{s}.{t}" for s, t in zip(others["schema_name"], others["table_name"])})
+    lines = [
+        "-- description: The data dictionary as a table: every table and column of core and marts",
+        "-- description: with its type and its description, unit and caveats (the DuckDB comments",
+        "-- description: this model writes from assets/data_dictionary.yaml; the release keeps them).",
+    ]
+    lines += [f"-- depends: {d}" for d in depends]
+    lines += [
+        "-- GENERATED from assets/data_dictionary.yaml by",
+        "-- paccto_data.reference.write_data_dictionary(): do not edit by hand.",
+        "-- A comment on a table or column that does not exist fails the build.",
+        *_comment_statements(others),
+        f"CREATE OR REPLACE TABLE {DICTIONARY_TABLE} AS",
+        "SELECT schema_name, table_name, CAST(NULL AS VARCHAR) AS column_name,",
+        "       CAST(NULL AS INTEGER) AS column_index, CAST(NULL AS VARCHAR) AS data_type, comment",
+        "FROM duckdb_tables()",
+        "WHERE database_name = current_database() AND schema_name IN ('core', 'marts')",
+        f"  AND NOT (schema_name = '{schema}' AND table_name = '{name}')",
+        "UNION ALL",
+        "SELECT schema_name, table_name, column_name, CAST(column_index AS INTEGER), data_type,",
+        "       comment",
+        "FROM duckdb_columns()",
+        "WHERE database_name = current_database() AND schema_name IN ('core', 'marts')",
+        f"  AND NOT (schema_name = '{schema}' AND table_name = '{name}')",
+        "ORDER BY schema_name, table_name, column_index NULLS FIRST;",
+        *_comment_statements(frame[own]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text) -> str:
+    return " ".join(text.split()).replace("|", "\\|") if isinstance(text, str) else ""
+
+
+def data_dictionary_markdown() -> str:
+    """docs/data-dictionary.md, generated from the YAML."""
+    frame = data_dictionary()
+    out = [
+        "# Data dictionary",
+        "",
+        "<!-- GENERATED from assets/data_dictionary.yaml by "
+        "paccto_data.reference.write_data_dictionary(): edit the YAML, not this file. -->",
+        "",
+        "Every table and column of the released warehouse (`data/warehouse.duckdb`), with its "
+        "unit and caveats. The same text is in the warehouse itself, as DuckDB comments and as "
+        "the table `marts.data_dictionary`:",
+        "",
+        "```sql",
+        "SELECT column_name, data_type, comment",
+        "FROM marts.data_dictionary",
+        "WHERE schema_name = 'marts' AND table_name = 'activity_context'",
+        "ORDER BY column_index;",
+        "```",
+        "",
+        "Country keys are ISO 3166-1 alpha-3 everywhere; a missing value means the source "
+        "publishes none, never zero.",
+    ]
+    for (schema, name), rows in frame.groupby(["schema_name", "table_name"], sort=False):
+        table = rows[rows["column_name"].isna()].iloc[0]
+        out += ["", f"## `{schema}.{name}`", "", " ".join(table["description"].split())]
+        if isinstance(table["caveats"], str):
+            out += ["", f"*Caveats:* {' '.join(table['caveats'].split())}"]
+        out += ["", "| column | description | unit | caveats |", "|---|---|---|---|"]
+        for row in rows[rows["column_name"].notna()].itertuples(index=False):
+            out.append(f"| `{row.column_name}` | {_cell(row.description)} | {_cell(row.unit)} | "
+                       f"{_cell(row.caveats)} |")
+    return "\n".join(out) + "\n"
+
+
+def write_data_dictionary() -> list[str]:
+    """Regenerate the dictionary model and docs/data-dictionary.md; returns what changed."""
+    from paccto_data.settings import PROJECT_ROOT, SQL_DIR
+
+    schema, name = DICTIONARY_TABLE.split(".")
+    targets = {SQL_DIR / schema / f"{name}.sql": data_dictionary_sql(),
+               PROJECT_ROOT / "docs" / "data-dictionary.md": data_dictionary_markdown()}
+    changed = []
+    for path, text in targets.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            changed.append(str(path))
+    return changed

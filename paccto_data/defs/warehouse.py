@@ -173,7 +173,8 @@ def release_gate(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetChec
             continue
         evaluation = record.evaluation
         if record.status != Status.SUCCEEDED or evaluation is None or not evaluation.passed:
-            detail = evaluation.description if evaluation is not None else record.status.value
+            # A PLANNED record (the check was skipped or its run died) has no result yet.
+            detail = getattr(evaluation, "description", None) or record.status.value.lower()
             problems.append(f"{name} did not pass in run {record.run_id[:8]}: {detail}")
             continue
         materialisations = instance.fetch_materializations(key.asset_key, limit=1).records

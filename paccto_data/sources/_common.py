@@ -79,10 +79,12 @@ def read_wb_bulk_csv(path: Path, indicator_code: str) -> tuple[pd.DataFrame, str
     if not years:
         raise SourceDataError(path, "no year columns in the header", row=5,
                               expected="columns named 1960, 1961, …")
-    codes = set(wide["Indicator Code"])
-    if codes != {indicator_code}:
-        raise SourceDataError(path, "unexpected indicator", row=6, column="Indicator Code",
-                              value=sorted(codes - {indicator_code})[:1] or sorted(codes),
+    wrong = (wide["Indicator Code"] != indicator_code).to_numpy().nonzero()[0]
+    if len(wrong) or wide.empty:  # name the first line with another code
+        i = int(wrong[0]) if len(wrong) else None
+        raise SourceDataError(path, "unexpected indicator", row=6 + (i or 0),
+                              column="Indicator Code",
+                              value=wide["Indicator Code"].iloc[i] if i is not None else None,
                               expected=indicator_code)
     wide["file_row"] = range(6, 6 + len(wide))  # header is line 5
     long = wide.melt(id_vars=["Country Name", "Country Code", "file_row"], value_vars=years,
@@ -136,11 +138,13 @@ def read_csv_table(path: Path) -> pd.DataFrame:
 class Sheet:
     """One worksheet read into a frame: a column per header cell (values as the workbook
     holds them: str, float, int, bool, date…; empty cells are "") plus `file_row`, the
-    spreadsheet row number a person sees (row 1 is the first row of the sheet)."""
+    spreadsheet row number a person sees (row 1 is the first row of the sheet).
+    `preamble` holds the rows above the header as the workbook holds them (titles, stamps)."""
 
     frame: pd.DataFrame
     name: str
     header_row: int
+    preamble: tuple = ()
 
 
 def _column_letter(index: int) -> str:
@@ -223,7 +227,7 @@ def read_sheet(path: Path, required, *, sheet: str | None = None,
     frame = pd.DataFrame(body, columns=header, dtype=object) if body \
         else pd.DataFrame(columns=header, dtype=object)
     frame["file_row"] = pd.Series(rows, dtype="int64")
-    return Sheet(frame, name, header_index + 1)
+    return Sheet(frame, name, header_index + 1, tuple(tuple(r) for r in cells[:header_index]))
 
 
 def to_integer(frame: pd.DataFrame, column: str, file: Path, row_column: str = "file_row",

@@ -1,0 +1,227 @@
+"""Source wb_homicide: World Bank WDI VC.IHR.PSRC.P5 bulk CSV (release of 2022-07-20).
+
+Line numbers cite assets/snapshots/wb_homicide/API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130.csv
+as an editor shows them (four preamble lines, header = line 5, data lines 6-271), found with
+`grep -n`.
+"""
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from paccto_data import acquire, catalogue, quality
+from paccto_data.countries import classify_country, lac_iso3
+from paccto_data.errors import SourceDataError
+from paccto_data.reference import INDICATORS_PATH
+from paccto_data.settings import Settings
+from paccto_data.sources import wb_homicide
+from paccto_data.sources.wb_homicide import tidy_wb_homicide
+
+SUITE = quality.suite_path("staging.wb_homicide")
+FILE = "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130.csv"
+
+# The 49 aggregate codes of the file (each has an empty Region in wb_population's
+# Metadata_Country file of 2025-07), listed in assets/country_overrides.yaml.
+AGGREGATES = [
+    "AFE", "AFW", "ARB", "CEB", "CSS", "EAP", "EAR", "EAS", "ECA", "ECS", "EMU", "EUU", "FCS",
+    "HIC", "HPC", "IBD", "IBT", "IDA", "IDB", "IDX", "INX", "LAC", "LCN", "LDC", "LIC", "LMC",
+    "LMY", "LTE", "MEA", "MIC", "MNA", "NAC", "OED", "OSS", "PRE", "PSS", "PST", "SAS", "SSA",
+    "SSF", "SST", "TEA", "TEC", "TLA", "TMN", "TSA", "TSS", "UMC", "WLD"]
+
+
+@pytest.fixture(scope="module")
+def files():
+    return acquire.local_files(catalogue.source("wb_homicide"), Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def tidy(files):
+    return tidy_wb_homicide(files)
+
+
+def value(table, iso3, year):
+    rows = table[(table["iso3"] == iso3) & (table["year"] == year)]
+    assert len(rows) == 1, (iso3, year, rows)
+    return rows["value"].iloc[0]
+
+
+def test_row_account(tidy):
+    # 266 data lines x 62 year columns (1960-2021) = 16,492 cells. The lines: 49 World Bank
+    # aggregates plus CHI (Channel Islands) -> aggregate; XKX (Kosovo, line 267) ->
+    # not_an_m49_area; 173 economies outside LAC; 42 LAC economies, 41 with a value (SOURCE.md:
+    # 939 values; Sint Maarten, line 231, has none), so 42 x 62 - 939 = 1,665 empty LAC cells.
+    assert tidy.rows_read == 266 * 62 == 16492
+    assert len(tidy.table) == 939
+    assert dict(tidy.dropped) == {"aggregate": 50 * 62, "not_an_m49_area": 62,
+                                  "not_lac": 173 * 62, "missing_value": 42 * 62 - 939}
+    assert 50 + 1 + 173 + 42 == 266
+
+
+def test_every_aggregate_is_classified_as_one():
+    assert len(AGGREGATES) == 49
+    for code in AGGREGATES:
+        assert classify_country(code).reason == "aggregate", code
+    assert classify_country("CHI").reason == "aggregate"
+    assert classify_country("XKX").reason == "not_an_m49_area"
+
+
+def test_values_cited_from_the_file(tidy):
+    t = tidy.table
+    # line 123: "Jamaica","JAM",… 2018 "43.9204280418815", 2019 "45.4502748554495",
+    # 2020 "44.9485860444603"
+    assert value(t, "JAM", 2020) == 44.9485860444603
+    assert value(t, "JAM", 2019) == 45.4502748554495
+    # line 160: "Mexico","MEX",… 1995 "17.031900120539", 2020 "28.3706033950892"
+    assert value(t, "MEX", 1995) == 17.031900120539
+    assert value(t, "MEX", 2020) == 28.3706033950892
+    # line 217: "El Salvador","SLV",… 1995 "141.722580491568", the highest LAC rate
+    assert value(t, "SLV", 1995) == 141.722580491568 == t["value"].max()
+    # line 260: "Venezuela, RB","VEN",… last value 2017 "49.8767450908903"
+    assert value(t, "VEN", 2017) == 49.8767450908903
+    assert t.loc[t["iso3"] == "VEN", "year"].max() == 2017
+    # line 6: "Aruba","ABW",… 1990 "0"
+    assert value(t, "ABW", 1990) == 0.0
+
+
+def test_aggregates_do_not_leak(tidy):
+    # line 140: "Latin America & Caribbean","LCN" holds 2012 "23.2", 2014 "22.5", 2015
+    # "22.3": an aggregate, not a country.
+    t = tidy.table
+    assert not t["iso3"].isin(AGGREGATES + ["CHI", "XKX"]).any()
+    assert 23.2 not in set(t["value"])
+
+
+def test_shape(tidy):
+    t = tidy.table
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit"]
+    assert set(t["indicator_id"]) == {"homicide_rate"}
+    assert set(t["unit"]) == {"victims per 100,000 population"}
+    assert t["iso3"].nunique() == 41
+    assert set(t["iso3"]) <= lac_iso3()
+    assert (t["year"].min(), t["year"].max()) == (1990, 2020)
+    assert not t.duplicated(["iso3", "year"]).any()
+    assert list(t.index) == list(range(len(t)))
+
+
+def test_unit_and_catalogue():
+    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
+    entry = next(e for e in entries if e["id"] == wb_homicide.INDICATOR_ID)
+    assert entry["unit"] == wb_homicide.UNIT
+    assert "wb_homicide" in entry["sources"]
+    assert wb_homicide.FEEDS == {"wb_homicide": "fact_indicator"}
+    source = catalogue.source("wb_homicide")
+    assert source.redistribution == "open" and source.licence["spdx"] == "CC-BY-4.0"
+    assert source.vintage == "2022-07-20"
+    assert source.coverage == {"first_year": 1990, "last_year": 2020}
+    assert source.files[0].member == "API_VC.IHR.PSRC.P5_DS2_*.csv"
+
+
+# --- broken copies ---------------------------------------------------------------------
+
+def broken_copy(files, tmp_path, edit):
+    """A copy of the bundled CSV with its lines passed through `edit(lines) -> lines`."""
+    path = tmp_path / FILE
+    shutil.copyfile(files["data"], path)
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    path.write_bytes("\n".join(edit(lines)).encode("utf-8"))
+    return {"data": path}
+
+
+def replace_line(number, old, new):
+    def edit(lines):
+        assert old in lines[number - 1], lines[number - 1]
+        lines[number - 1] = lines[number - 1].replace(old, new, 1)
+        return lines
+    return edit
+
+
+def error_of(files):
+    with pytest.raises(SourceDataError) as caught:
+        tidy_wb_homicide(files)
+    return caught.value
+
+
+def test_an_unlisted_aggregate_fails_naming_its_line(files, tmp_path):
+    # A new World Bank group code, as a newer release might add: never silently dropped.
+    error = error_of(broken_copy(files, tmp_path, replace_line(
+        140, '"Latin America & Caribbean","LCN"', '"Latin America & Caribbean","LCX"')))
+    assert (error.row, error.column, error.value) == (140, "Country Code", "LCX")
+    assert str(error).startswith(f"{FILE}, row 140, column 'Country Code': cannot resolve")
+
+
+def test_not_a_number(files, tmp_path):
+    error = error_of(broken_copy(files, tmp_path, replace_line(
+        160, '"28.3706033950892"', '"n/a"')))
+    assert (error.row, error.column, error.value) == (160, "raw_value", "n/a")
+    assert "not a number (value 'n/a')" in str(error)
+
+
+def test_wrong_indicator(files, tmp_path):
+    error = error_of(broken_copy(files, tmp_path, replace_line(
+        160, '"VC.IHR.PSRC.P5"', '"SP.POP.TOTL"')))
+    assert (error.row, error.column, error.value) == (160, "Indicator Code", "SP.POP.TOTL")
+
+
+def test_missing_preamble(files, tmp_path):
+    error = error_of(broken_copy(files, tmp_path, lambda lines: lines[4:]))
+    assert 'no "Last Updated Date" in the preamble' in str(error)
+
+
+def test_renamed_header_column(files, tmp_path):
+    error = error_of(broken_copy(files, tmp_path, replace_line(
+        5, '"Country Code"', '"Code"')))
+    assert (error.row, error.column) == (5, "Country Code")
+
+
+def test_duplicated_line(files, tmp_path):
+    def duplicate(lines):
+        return lines[:160] + [lines[159]] + lines[160:]  # line 160 (Mexico) again as 161
+    error = error_of(broken_copy(files, tmp_path, duplicate))
+    assert (error.row, error.column) == (161, "iso3, year")
+    assert "duplicate of row 160" in str(error)
+
+
+def test_an_emptied_cell_is_counted_not_kept(files, tmp_path):
+    result = tidy_wb_homicide(broken_copy(files, tmp_path, replace_line(
+        160, '"28.3706033950892"', '""')))
+    assert result.dropped["missing_value"] == 1666
+    assert len(result.table) == 938
+    assert not ((result.table["iso3"] == "MEX") & (result.table["year"] == 2020)).any()
+
+
+# --- the suite ---------------------------------------------------------------------------
+
+def run_suite(frame):
+    suite = quality.load_suite_file(SUITE)
+    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+
+
+def test_suite_passes_on_the_real_data(tidy):
+    outcome = run_suite(tidy.table)
+    assert outcome.passed, quality.summary(outcome)
+    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+
+
+def test_suite_catches_a_negative_rate(files, tmp_path):
+    result = tidy_wb_homicide(broken_copy(files, tmp_path, replace_line(
+        160, '"28.3706033950892"', '"-28.3706033950892"')))
+    [failure] = run_suite(result.table).failures
+    assert failure.describe() == "expect_column_values_to_be_between(value)"
+    assert failure.sample == [{"value": -28.3706033950892, "iso3": "MEX", "year": 2020,
+                               "indicator_id": "homicide_rate"}]
+
+
+def test_every_expectation_can_fail(tidy):
+    good = tidy.table.head(20)
+    row = good.iloc[[0]]
+    bad = [row,  # a duplicate key
+           *[row.assign(**{c: None}) for c in ["iso3", "year", "indicator_id", "value", "unit"]],
+           row.assign(iso3="LCN", year=2001), row.assign(indicator_id="population", year=2002),
+           row.assign(unit="percent", year=2003), row.assign(year=2021),
+           row.assign(value=300.0, year=2004)]
+    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
+    outcome = run_suite(frame)
+    assert outcome.could_not_run is None
+    assert [o.describe() for o in outcome.outcomes if o.success] == []
