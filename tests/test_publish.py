@@ -143,23 +143,16 @@ def test_the_licence_gate_names_package_resource_column_source_and_licence():
 def test_publishing_rows_from_a_non_open_source_is_refused_before_writing(scratch_warehouse,
                                                                           released, tmp_path):
     conn = scratch_warehouse
+    # The package's rows now come from a source whose terms forbid derivatives.
     conn.execute("""
-        INSERT INTO core.dim_source (source_id, title, publisher, producer, homepage, licence,
-            licence_spdx, licence_url, redistribution, citation, vintage, retrieved)
-        VALUES ('test_nd_index', 'A no-derivatives index (test only)', 'Test', 'Test',
-            'https://example.org', 'Creative Commons Attribution-NoDerivatives 4.0',
-            'CC-BY-ND-4.0', 'https://creativecommons.org/licenses/by-nd/4.0/',
-            'unmodified-only', 'Test (2024).', '2024', '2026-11-01')""")
-    conn.execute("""
-        INSERT INTO core.fact_indicator (iso3, year, indicator_id, source_id, value, unit,
-            flag, sex, age, category, dimension)
-        VALUES ('JAM', 1900, 'homicide_rate', 'test_nd_index', 1.0,
-            'victims per 100,000 population', NULL, 'total', 'total', 'total', 'total')""")
+        UPDATE core.dim_source SET licence = 'Creative Commons Attribution-NoDerivatives 4.0',
+            licence_spdx = 'CC-BY-ND-4.0', redistribution = 'unmodified-only'
+        WHERE source_id = 'unodc_homicide'""")
     folder = tmp_path / "lac-homicide"
     with pytest.raises(publish.LicenceError) as error:
         publish.build_package(conn, HOMICIDE, folder)
     assert ("package lac-homicide, resource homicide_rate, column value: derives from source "
-            "test_nd_index under licence CC-BY-ND-4.0 (redistribution 'unmodified-only')"
+            "unodc_homicide under licence CC-BY-ND-4.0 (redistribution 'unmodified-only')"
             in str(error.value))
     assert not folder.exists()
     publish_dir, before = released
@@ -219,7 +212,9 @@ def test_the_descriptor_is_data_package_v2_with_keys_licences_and_sources(built,
         assert ("bytes" in r) == (r["format"] == "csv")
         if r["format"] == "csv":
             assert r["bytes"] == (built.publish_dir / "lac-homicide" / r["path"]).stat().st_size
-        assert r["schema"]["missingValues"] == [""]
+        # frictionless reads a null Parquet number as NaN (through pandas): "nan" is missing
+        assert r["schema"]["missingValues"] == (["", "nan"] if r["format"] == "parquet"
+                                                else [""])
     homicide = resources["homicide_rate"]
     assert [s["version"] for s in homicide["sources"]] == [vintages["unodc_homicide"]]
     assert homicide["schema"]["primaryKey"] == ["iso3", "year"]
@@ -242,7 +237,9 @@ def test_the_tables_hold_the_warehouse_rows_sorted_by_key_in_csv_and_parquet(bui
     folder = built.publish_dir / "lac-homicide" / "data"
     expected = warehouse.execute("""
         SELECT iso3, year, value FROM core.fact_indicator
-        WHERE indicator_id = 'homicide_rate' ORDER BY iso3, year""").fetchall()
+        WHERE indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide'
+          AND sex = 'total'
+        ORDER BY iso3, year""").fetchall()
     parquet = pq.read_table(folder / "homicide_rate.parquet")
     assert list(zip(*(parquet.column(c).to_pylist() for c in ("iso3", "year", "value")))) \
         == expected
@@ -261,7 +258,7 @@ def test_the_readme_covers_contents_coverage_method_caveats_licences_and_citatio
     readme = (built.publish_dir / "lac-homicide" / "README.md").read_text(encoding="utf-8")
     first, last, countries = warehouse.execute("""
         SELECT min(year), max(year), count(DISTINCT iso3) FROM core.fact_indicator
-        WHERE indicator_id = 'homicide_rate'""").fetchall()[0]
+        WHERE indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide'""").fetchall()[0]
     assert f"{countries} countries × " in readme and f"({first}–{last})" in readme
     for heading in ("## Contents", "## How it was made", "## Caveats",
                     "## Licence and attribution", "## Citation", "## Resumen en español"):
@@ -280,9 +277,9 @@ def test_a_rebuild_from_unchanged_inputs_is_byte_identical(built, warehouse, tmp
     publish.build_package(warehouse, HOMICIDE, first)
     publish.build_package(warehouse, HOMICIDE, second)
     files = files_of(first)
-    assert set(files) == {"README.md", "datapackage.json", "data/countries.csv",
-                          "data/countries.parquet", "data/homicide_rate.csv",
-                          "data/homicide_rate.parquet"}
+    assert set(files) == {"README.md", "datapackage.json", "CITATION.cff", "CHANGELOG.md",
+                          "data/countries.csv", "data/countries.parquet",
+                          "data/homicide_rate.csv", "data/homicide_rate.parquet"}
     assert files == files_of(second)
     # ... and to what the Dagster assets built and released from the same build database
     assert files == files_of(built.publish_dir / "lac-homicide")
@@ -368,7 +365,15 @@ def test_each_package_is_an_asset_in_the_publication_group(built):
     assert node.parent_keys == {dg.AssetKey(["core", "dim_country"]),
                                 dg.AssetKey(["core", "fact_indicator"]),
                                 dg.AssetKey(["core", "dim_source"])}
-    assert graph.get(dg.AssetKey("publication_release")).parent_keys == {key}
+    release = graph.get(dg.AssetKey("publication_release")).parent_keys
+    # every published folder: the packages and the quality report ...
+    assert {k for k in release if k.path[0] == "publication"} == {
+        dg.AssetKey(["publication", name.replace("-", "_")]) for name in SPECS} | {
+        dg.AssetKey(["publication", "quality_report"])}
+    # ... and every asset with a blocking check, so the release runs after all of them
+    checked = {spec.asset_key for c in build_definitions(built).asset_checks
+               for spec in c.check_specs if spec.blocking}
+    assert checked and checked <= release
 
 
 @pytest.mark.e2e
