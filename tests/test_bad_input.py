@@ -197,3 +197,35 @@ def test_a_negative_rate_fails_the_staging_check_naming_country_year_and_value(b
         b"Jamaica,JAM,2022,53.1146,", b"Jamaica,JAM,2022,-53.1146,", 1))
     assert "Asset check 'great_expectations' on 'staging/unodc_homicide' did not pass" in output
     assert "'iso3': 'JAM'" in output and "'year': 2022" in output and "-53.1146" in output
+
+
+# The programme's activity register: a malformed row (as when someone bypasses
+# `python -m paccto_data.sources.paccto_activities accept`, or a live build downloads a register
+# edited upstream) fails both register staging steps naming row, activity, column and value.
+REGISTER_DOWNSTREAM = ("core__dim_activity", "core__bridge_activity_country",
+                       "marts__activity_context", "marts__country_year",
+                       "marts__programme_coverage", "marts__data_dictionary", "warehouse_release")
+
+
+def test_malformed_rows_stop_the_build_naming_row_activity_column_and_value(broken):
+    def edit(data: bytes) -> bytes:
+        # Register line 4: ACT-0003 (PRY); the country becomes a name the register refuses.
+        data = data.replace(b",prison_system;organised_crime_general,PRY,PRY,",
+                            b",prison_system;organised_crime_general,Paraguay,PRY,", 1)
+        # Register line 91: ACT-0090 starts 2024-03-06, so it is phase 2; the row now says 1.
+        return data.replace(b"security (Quito),2024-03-06,2024-03-08,2,",
+                            b"security (Quito),2024-03-06,2024-03-08,1,", 1)
+
+    broken.rewrite("paccto_activities", "activities.csv", edit)
+    run = broken.build()
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    # Both staging tables read the register; each fails with the first problem and lists all.
+    assert ("activities.csv, row 4, column 'countries': activity ACT-0003: write the ISO3 code "
+            "PRY (value 'Paraguay')") in output
+    assert ("row 91 (ACT-0090), column phase: does not match start_date 2024-03-06 "
+            "(value '1')") in output
+    for step in ("staging__paccto_activities", "staging__paccto_activity_countries"):
+        assert _step_failed(output, step), step
+    for step in REGISTER_DOWNSTREAM:
+        assert _never_started(output, step), step

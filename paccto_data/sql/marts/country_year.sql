@@ -1,0 +1,94 @@
+-- description: One row per Latin American and Caribbean country (52) and year: the headline
+-- description: indicators side by side, each with the source it comes from, and the number of
+-- description: programme activities that named the country that year, in all and by phase,
+-- description: line of action and crime area. Years run from the first year of a headline
+-- description: crime or governance series to the last year with a value or an activity.
+-- depends: core.dim_country, core.fact_indicator, core.dim_activity, core.bridge_activity_country
+-- frames: headline_indicators
+-- marts.country_year: unique on (iso3, year). A headline value is null where its source
+-- (assets/activities/crime_area_indicators.yaml, `headline`) has none for that country and
+-- year; its *_source_id is then null too. Activity counts are 0, never null. The crime-area
+-- columns follow assets/activities/vocabularies.yaml (tests check that they match).
+CREATE OR REPLACE TABLE marts.country_year AS
+WITH headline AS (
+    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value
+    FROM core.fact_indicator AS f
+    JOIN headline_indicators AS h USING (indicator_id, source_id)
+    WHERE f.sex = 'total' AND f.age = 'total' AND f.category = 'total' AND f.dimension = 'total'
+),
+activities AS (
+    SELECT b.iso3, a.start_year AS year, a.activity_id, a.phase, a.line_of_action,
+           a.crime_areas, b.role
+    FROM core.bridge_activity_country AS b
+    JOIN core.dim_activity AS a USING (activity_id)
+    WHERE b.is_lac
+),
+years AS (
+    SELECT unnest(range(
+        (SELECT min(year) FROM headline WHERE indicator_id <> 'population'),
+        greatest((SELECT max(year) FROM headline), (SELECT max(year) FROM activities)) + 1
+    )) AS year
+),
+grid AS (
+    SELECT c.iso3, c.name_en, c.lac_subregion, c.is_programme_partner, y.year
+    FROM core.dim_country AS c CROSS JOIN years AS y
+    WHERE c.is_lac
+),
+values_wide AS (
+    SELECT
+        iso3, year,
+        max(value) FILTER (WHERE indicator_id = 'homicide_rate') AS homicide_rate,
+        max(source_id) FILTER (WHERE indicator_id = 'homicide_rate') AS homicide_rate_source_id,
+        max(value) FILTER (WHERE indicator_id = 'wgi_cc_estimate') AS wgi_cc_estimate,
+        max(source_id) FILTER (WHERE indicator_id = 'wgi_cc_estimate') AS wgi_cc_estimate_source_id,
+        max(value) FILTER (WHERE indicator_id = 'wgi_rl_estimate') AS wgi_rl_estimate,
+        max(source_id) FILTER (WHERE indicator_id = 'wgi_rl_estimate') AS wgi_rl_estimate_source_id,
+        max(value) FILTER (WHERE indicator_id = 'cpi_score') AS cpi_score,
+        max(source_id) FILTER (WHERE indicator_id = 'cpi_score') AS cpi_score_source_id,
+        max(value) FILTER (WHERE indicator_id = 'population') AS population,
+        max(source_id) FILTER (WHERE indicator_id = 'population') AS population_source_id
+    FROM headline
+    GROUP BY iso3, year
+),
+counts AS (
+    SELECT
+        iso3, year,
+        count(*) AS n_activities,
+        count(*) FILTER (WHERE role = 'host') AS n_activities_hosted,
+        count(*) FILTER (WHERE phase = 1) AS n_activities_phase_1,
+        count(*) FILTER (WHERE phase = 2) AS n_activities_phase_2,
+        count(*) FILTER (WHERE line_of_action = 1) AS n_line_1_dialogue,
+        count(*) FILTER (WHERE line_of_action = 2) AS n_line_2_capacity_building,
+        count(*) FILTER (WHERE line_of_action = 3) AS n_line_3_operational_cooperation,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'organised_crime_general')) AS n_organised_crime_general,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'drug_trafficking')) AS n_drug_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'arms_trafficking')) AS n_arms_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'human_trafficking')) AS n_human_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'migrant_smuggling')) AS n_migrant_smuggling,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'cybercrime')) AS n_cybercrime,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'environmental_crime')) AS n_environmental_crime,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'cultural_property')) AS n_cultural_property,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'corruption')) AS n_corruption,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'money_laundering')) AS n_money_laundering,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'asset_recovery')) AS n_asset_recovery,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'prison_system')) AS n_prison_system,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'gender_violence')) AS n_gender_violence
+    FROM activities
+    GROUP BY iso3, year
+)
+SELECT
+    g.iso3,
+    CAST(g.year AS INTEGER) AS year,
+    g.name_en,
+    g.lac_subregion,
+    g.is_programme_partner,
+    v.homicide_rate, v.homicide_rate_source_id,
+    v.wgi_cc_estimate, v.wgi_cc_estimate_source_id,
+    v.wgi_rl_estimate, v.wgi_rl_estimate_source_id,
+    v.cpi_score, v.cpi_score_source_id,
+    v.population, v.population_source_id,
+    CAST(coalesce(COLUMNS(c.* EXCLUDE (iso3, year)), 0) AS INTEGER)
+FROM grid AS g
+LEFT JOIN values_wide AS v USING (iso3, year)
+LEFT JOIN counts AS c USING (iso3, year)
+ORDER BY g.iso3, g.year;

@@ -1,0 +1,91 @@
+-- description: One row per Latin American and Caribbean country (52): programme partner or
+-- description: not, how many programme activities named it (in all, hosted, by phase, line of
+-- description: action and crime area), its first and last activity, and the latest value of
+-- description: each headline indicator with its year and source. The table to open first.
+-- depends: core.dim_country, core.fact_indicator, core.dim_activity, core.bridge_activity_country
+-- frames: headline_indicators
+-- marts.programme_coverage: unique on iso3. Counts are 0, never null; a country no activity
+-- names has null first/last activity. "Latest" is the most recent year with a value in the
+-- headline source (assets/activities/crime_area_indicators.yaml, `headline`), whatever the year.
+CREATE OR REPLACE TABLE marts.programme_coverage AS
+WITH headline AS (
+    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value
+    FROM core.fact_indicator AS f
+    JOIN headline_indicators AS h USING (indicator_id, source_id)
+    WHERE f.sex = 'total' AND f.age = 'total' AND f.category = 'total' AND f.dimension = 'total'
+),
+latest AS (
+    SELECT iso3, indicator_id,
+           arg_max(value, year) AS value, max(year) AS year, any_value(source_id) AS source_id
+    FROM headline GROUP BY iso3, indicator_id
+),
+activities AS (
+    SELECT b.iso3, b.role, a.activity_id, a.start_date, a.phase, a.line_of_action, a.crime_areas
+    FROM core.bridge_activity_country AS b
+    JOIN core.dim_activity AS a USING (activity_id)
+    WHERE b.is_lac
+),
+counts AS (
+    SELECT
+        iso3,
+        count(*) AS n_activities,
+        count(*) FILTER (WHERE role = 'host') AS n_activities_hosted,
+        count(*) FILTER (WHERE phase = 1) AS n_activities_phase_1,
+        count(*) FILTER (WHERE phase = 2) AS n_activities_phase_2,
+        count(*) FILTER (WHERE line_of_action = 1) AS n_line_1_dialogue,
+        count(*) FILTER (WHERE line_of_action = 2) AS n_line_2_capacity_building,
+        count(*) FILTER (WHERE line_of_action = 3) AS n_line_3_operational_cooperation,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'organised_crime_general')) AS n_organised_crime_general,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'drug_trafficking')) AS n_drug_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'arms_trafficking')) AS n_arms_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'human_trafficking')) AS n_human_trafficking,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'migrant_smuggling')) AS n_migrant_smuggling,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'cybercrime')) AS n_cybercrime,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'environmental_crime')) AS n_environmental_crime,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'cultural_property')) AS n_cultural_property,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'corruption')) AS n_corruption,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'money_laundering')) AS n_money_laundering,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'asset_recovery')) AS n_asset_recovery,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'prison_system')) AS n_prison_system,
+        count(*) FILTER (WHERE list_contains(crime_areas, 'gender_violence')) AS n_gender_violence
+    FROM activities
+    GROUP BY iso3
+),
+first_last AS (
+    SELECT iso3,
+           min(start_date) AS first_activity_date,
+           arg_min(activity_id, (start_date, activity_id)) AS first_activity_id,
+           max(start_date) AS last_activity_date,
+           arg_max(activity_id, (start_date, activity_id)) AS last_activity_id
+    FROM activities GROUP BY iso3
+)
+SELECT
+    c.iso3,
+    c.name_en,
+    c.name_es,
+    c.lac_subregion,
+    c.is_programme_partner,
+    c.programme_partner_group,
+    c.is_celac,
+    CAST(coalesce(COLUMNS(n.* EXCLUDE (iso3)), 0) AS INTEGER),
+    f.first_activity_date,
+    f.first_activity_id,
+    f.last_activity_date,
+    f.last_activity_id,
+    h.value AS homicide_rate, h.year AS homicide_rate_year, h.source_id AS homicide_rate_source_id,
+    cc.value AS wgi_cc_estimate, cc.year AS wgi_cc_estimate_year,
+    cc.source_id AS wgi_cc_estimate_source_id,
+    rl.value AS wgi_rl_estimate, rl.year AS wgi_rl_estimate_year,
+    rl.source_id AS wgi_rl_estimate_source_id,
+    cpi.value AS cpi_score, cpi.year AS cpi_score_year, cpi.source_id AS cpi_score_source_id,
+    pop.value AS population, pop.year AS population_year, pop.source_id AS population_source_id
+FROM core.dim_country AS c
+LEFT JOIN counts AS n USING (iso3)
+LEFT JOIN first_last AS f USING (iso3)
+LEFT JOIN latest AS h ON h.iso3 = c.iso3 AND h.indicator_id = 'homicide_rate'
+LEFT JOIN latest AS cc ON cc.iso3 = c.iso3 AND cc.indicator_id = 'wgi_cc_estimate'
+LEFT JOIN latest AS rl ON rl.iso3 = c.iso3 AND rl.indicator_id = 'wgi_rl_estimate'
+LEFT JOIN latest AS cpi ON cpi.iso3 = c.iso3 AND cpi.indicator_id = 'cpi_score'
+LEFT JOIN latest AS pop ON pop.iso3 = c.iso3 AND pop.indicator_id = 'population'
+WHERE c.is_lac
+ORDER BY c.iso3;
