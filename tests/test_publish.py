@@ -3,7 +3,9 @@
 import dataclasses
 import json
 import os
+import re
 import shutil
+from html import escape
 
 import dagster as dg
 import duckdb
@@ -12,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from paccto_data import publish
+from paccto_data import catalog, publish
 from paccto_data.definitions import build_definitions
 from paccto_data.settings import ASSETS_DIR
 from tests.support import build, environment, failed_steps, tmp_settings
@@ -389,3 +391,413 @@ def test_the_release_refuses_while_a_blocking_check_has_not_passed(built, tmp_pa
     assert list(failures) == ["publication_release"]
     assert "packages not released" in failures["publication_release"]
     assert files_of(settings.publish_dir) == before
+
+
+# --- spec rules -----------------------------------------------------------------------------
+
+
+def _write_spec(tmp_path, record):
+    path = tmp_path / f"{record['name']}.yaml"
+    path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return path
+
+
+def test_every_package_has_a_countries_table_that_its_country_codes_reference():
+    for spec in SPECS.values():
+        assert spec.resources[0].name == "countries", spec.name
+        for r in spec.resources[1:]:
+            targets = {fk["fields"][0]: fk["reference"] for fk in r.foreign_keys}
+            for name in r.field_names:
+                if name == "iso3" or name.endswith("_iso3"):
+                    assert targets[name] == {"resource": "countries", "fields": ["iso3"]}
+
+
+def test_every_package_and_table_has_english_and_spanish_titles_and_descriptions():
+    for spec in SPECS.values():
+        assert spec.title_es != spec.title and spec.description_es != spec.description
+        for r in spec.resources:
+            assert r.title_es and r.title_es != r.title, (spec.name, r.name)
+            assert r.description_es and r.description_es != r.description, (spec.name, r.name)
+        roles = {role for c in spec.contributors for role in c["roles"]}
+        assert {"creator", "publisher"} <= roles
+
+
+def test_a_spec_without_countries_or_with_an_unreferenced_country_code_is_refused(tmp_path):
+    record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
+    del record["resources"][1]["foreign_keys"]
+    record["resources"][0]["name"] = "areas"
+    with pytest.raises(publish.PublicationError) as error:
+        publish.load_spec(_write_spec(tmp_path, record))
+    assert "every package has a `countries` resource" in str(error.value)
+    assert "resource homicide_rate: the country code 'iso3' needs a foreign key to " \
+           "countries.iso3" in str(error.value)
+
+
+def test_the_csv_text_of_a_column_is_the_same_as_format_cell_gives():
+    import pyarrow as pa
+
+    values = [0.1, 1.0, 100.0, -0.0, 1e-05, 1e16, 123456789.123, 2.5e-7, 47.090176, None]
+    array = pa.array(values, pa.float64())
+    assert publish.column_text(array, "number") == [publish.format_cell(v, "number")
+                                                    for v in values]
+    assert publish.column_text(array, "number")[4:6] == ["0.00001", "10000000000000000"]
+    assert publish.column_text(pa.array([True, None, False]), "boolean") == ["true", "", "false"]
+    with pytest.raises(publish.PublicationError, match="non-finite"):
+        publish.column_text(pa.array([1.0, float("nan")]), "number")
+
+
+# --- every package of the release -----------------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_released_package_validates_and_names_its_version_everywhere(built, name):
+    folder = built.publish_dir / name
+    assert publish.validate_package(folder) == []
+    descriptor = descriptor_of(folder)
+    assert descriptor["version"] == SPECS[name].version  # a first release takes the base
+    citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+    tag = f"{name}-v{descriptor['version']}"
+    assert citation["cff-version"] == "1.2.0" and citation["type"] == "dataset"
+    assert citation["version"] == descriptor["version"] and citation["title"] == \
+        descriptor["title"]
+    assert citation["url"] == f"https://github.com/el-paccto/paccto-data/tree/{tag}/published/" \
+        f"{name}"
+    assert {r["title"] for r in citation["references"]} == {
+        s["title"] for s in descriptor["sources"]}
+    changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"\n## {descriptor['version']}\n\n- First published version: " in changelog
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert f"git tag `{tag}`" in readme and "## Versions" in readme
+    for r in descriptor["resources"]:
+        assert r["title_es"] and r["description_es"] and r["licenses"] and r["sources"]
+        for f in r["schema"]["fields"]:
+            assert f["description"] and f["type"]
+            if f["name"] == "iso3" or f["name"].endswith("_iso3"):
+                if r["name"].removesuffix("_parquet") != "countries":
+                    assert any(fk["fields"] == [f["name"]] and
+                               fk["reference"]["resource"].startswith("countries")
+                               for fk in r["schema"]["foreignKeys"])
+
+
+@pytest.mark.e2e
+def test_no_published_table_holds_cpi_or_any_source_that_is_not_open(built, warehouse):
+    open_sources = {s.title for s in publish.source_records(warehouse).values()
+                    if s.redistribution == "open"}
+    for name in SPECS:
+        descriptor = descriptor_of(built.publish_dir / name)
+        for r in descriptor["resources"]:
+            assert {s["title"] for s in r["sources"]} <= open_sources, (name, r["name"])
+            assert not [f["name"] for f in r["schema"]["fields"] if "cpi" in f["name"]]
+
+
+@pytest.mark.e2e
+def test_drug_seizures_keep_precursors_apart_and_mark_the_totals(built, warehouse):
+    data = built.publish_dir / "lac-drug-seizures" / "data"
+    drugs = pq.read_table(data / "seizures.parquet").to_pylist()
+    precursors = pq.read_table(data / "precursor_seizures.parquet").to_pylist()
+    assert {r["drug_group"] for r in precursors} == {"Precursors"}
+    assert "Precursors" not in {r["drug_group"] for r in drugs}
+    counts = dict(warehouse.execute("""
+        SELECT is_precursor, count(*) FROM core.fact_drug_seizure
+        WHERE iso3 IN (SELECT iso3 FROM core.dim_country WHERE is_lac) GROUP BY ALL""").fetchall())
+    assert (len(drugs), len(precursors)) == (counts[False], counts[True])
+    # UNODC WDR 2024 annex table 7.1: Argentina 2022, "Cocaine (total of the above, …)"
+    total = next(r for r in drugs if (r["iso3"], r["year"], r["drug_subgroup"], r["is_total"])
+                 == ("ARG", 2022, "Cocaine", True))
+    assert total["kilograms"] == 13674.96565 and total["drug_label"] == "Cocaine (total)"
+    assert all("total" in r["drug_label"].lower() for r in drugs if r["is_total"])
+
+
+@pytest.mark.e2e
+def test_trafficking_keeps_suppressed_counts_empty_and_each_source_in_its_table(built):
+    data = built.publish_dir / "lac-trafficking" / "data"
+    persons = pq.read_table(data / "trafficking_in_persons.parquet")
+    firearms = pq.read_table(data / "firearms_trafficking.parquet")
+    assert set(persons.column("source_id").to_pylist()) == {"unodc_glotip"}
+    assert set(firearms.column("source_id").to_pylist()) == {"unodc_iafq"}
+    censored = [r for r in persons.to_pylist() if r["flag"] == "<5"]
+    assert censored and all(r["value"] is None for r in censored)
+    indicators = pq.read_table(data / "indicators.parquet").column("indicator_id").to_pylist()
+    assert set(persons.column("indicator_id").to_pylist()) | set(
+        firearms.column("indicator_id").to_pylist()) == set(indicators)
+
+
+@pytest.mark.e2e
+def test_the_country_panel_publishes_the_open_columns_with_their_sources(built, warehouse):
+    folder = built.publish_dir / "lac-country-profiles"
+    panel = pq.read_table(folder / "data" / "country_year.parquet")
+    expected = warehouse.execute("SELECT count(*) FROM marts.country_year").fetchall()[0][0]
+    assert panel.num_rows == expected == 52 * len(set(panel.column("year").to_pylist()))
+    assert "cpi_score" not in panel.column_names
+    sources = {r["name"]: {s["title"] for s in r["sources"]}
+               for r in descriptor_of(folder)["resources"]}
+    records = publish.source_records(warehouse)
+    assert sources["country_year"] == {records[s].title for s in (
+        "un_m49", "unodc_homicide", "wb_wgi", "wb_population", "paccto_activities")}
+
+
+# --- the licence gate on the country panel --------------------------------------------------
+
+CPI_FIELDS = [
+    {"name": "cpi_score", "description": "Corruption Perceptions Index score.",
+     "unit": "score (0 highly corrupt to 100 very clean)", "source_column": "cpi_score_source_id"},
+    {"name": "cpi_score_source_id", "description": "Source of cpi_score.",
+     "source_column": "cpi_score_source_id"},
+]
+
+
+@pytest.mark.e2e
+def test_a_spec_that_publishes_the_cpi_column_is_refused_naming_column_source_licence(
+        warehouse, tmp_path):
+    """marts.country_year holds CPI for analysts: a spec that selects it must not publish."""
+    record = yaml.safe_load(SPECS["lac-country-profiles"].path.read_text(encoding="utf-8"))
+    panel = record["resources"][1]
+    panel["query"] = panel["query"].replace(
+        "population, population_source_id,",
+        "population, population_source_id, cpi_score, cpi_score_source_id,")
+    at = [f["name"] for f in panel["fields"]].index("population_source_id") + 1
+    panel["fields"][at:at] = CPI_FIELDS
+    spec = publish.load_spec(_write_spec(tmp_path, record))
+    folder = tmp_path / "out" / "lac-country-profiles"
+    with pytest.raises(publish.LicenceError) as error:
+        publish.build_package(warehouse, spec, folder)
+    assert [line.strip() for line in str(error.value).splitlines()[1:]] == [
+        f"package lac-country-profiles, resource country_year, column {column}: derives from "
+        "source ti_cpi under licence CC-BY-ND-4.0 (redistribution 'unmodified-only'); only "
+        "'open' sources may be published" for column in ("cpi_score", "cpi_score_source_id")]
+    assert not folder.exists()
+
+
+# --- versions -------------------------------------------------------------------------------
+
+HOMICIDE_ROW = """INSERT INTO core.fact_indicator (iso3, year, indicator_id, source_id, value,
+    unit, flag, sex, age, category, dimension) VALUES ('JAM', 2030, 'homicide_rate',
+    'unodc_homicide', 40.5, 'victims per 100,000 population', NULL, 'total', 'total', 'total',
+    'total')"""
+HOMICIDE_WHERE = ("indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide' "
+                  "AND iso3 = '{}' AND year = {}")
+
+
+@pytest.fixture
+def previous_homicide(built, tmp_path):
+    """A copy of the released lac-homicide (1.0.0): the `previous` of the next build."""
+    copy = tmp_path / "previous" / "lac-homicide"
+    shutil.copytree(built.publish_dir / "lac-homicide", copy)
+    return copy
+
+
+def _entry(folder, version):
+    changelog = (folder / "CHANGELOG.md").read_text(encoding="utf-8")
+    first = changelog.split("\n## ")[1]
+    assert first.startswith(f"{version}\n"), first
+    return first
+
+
+@pytest.mark.e2e
+def test_a_data_change_bumps_the_version_and_the_changelog_says_what_changed(
+        scratch_warehouse, previous_homicide, tmp_path):
+    conn = scratch_warehouse
+    conn.execute("UPDATE core.fact_indicator SET value = value + 1 WHERE "
+                 + HOMICIDE_WHERE.format("JAM", 2020))
+    conn.execute("DELETE FROM core.fact_indicator WHERE " + HOMICIDE_WHERE.format("BRA", 1990))
+    conn.execute(HOMICIDE_ROW)
+    new = tmp_path / "new" / "lac-homicide"
+    report = publish.build_package(conn, HOMICIDE, new, previous=previous_homicide)
+    assert (report.previous_version, report.version) == ("1.0.0", "1.1.0")
+    entry = _entry(new, "1.1.0")
+    assert "- homicide_rate: 1 row added (JAM 2030); 1 row removed (BRA 1990); values revised " \
+           "in 1 row [value 1] (JAM 2020); 1,121 rows now.\n" in entry
+    assert "- countries: unchanged (52 rows).\n" in entry
+    assert "Compared with version 1.0.0 on each table's primary key." in entry
+    changelog = (new / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog.index("## 1.1.0") < changelog.index("## 1.0.0")  # history kept
+    descriptor = descriptor_of(new)
+    assert descriptor["version"] == "1.1.0"
+    assert descriptor["id"] != descriptor_of(previous_homicide)["id"]
+    assert "Version 1.1.0," in (new / "README.md").read_text(encoding="utf-8")
+    assert yaml.safe_load((new / "CITATION.cff").read_text(encoding="utf-8"))["version"] == \
+        "1.1.0"
+    assert publish.validate_package(new) == []
+
+    # nothing changed since: the next build keeps 1.1.0 and every byte
+    again = tmp_path / "again" / "lac-homicide"
+    report = publish.build_package(conn, HOMICIDE, again, previous=new)
+    assert report.version == "1.1.0" and report.changes == ()
+    assert files_of(again) == files_of(new)
+
+
+@pytest.mark.e2e
+def test_revised_values_alone_bump_the_patch_version(scratch_warehouse, previous_homicide,
+                                                     tmp_path):
+    scratch_warehouse.execute("UPDATE core.fact_indicator SET value = 47.1 WHERE "
+                              + HOMICIDE_WHERE.format("JAM", 2020))
+    new = tmp_path / "new" / "lac-homicide"
+    assert publish.build_package(scratch_warehouse, HOMICIDE, new,
+                                 previous=previous_homicide).version == "1.0.1"
+    assert "- homicide_rate: values revised in 1 row [value 1] (JAM 2020); 1,121 rows now." \
+        in _entry(new, "1.0.1")
+
+
+@pytest.mark.e2e
+def test_a_removed_field_bumps_the_major_version(warehouse, previous_homicide, tmp_path):
+    homicide = HOMICIDE.resource("homicide_rate")
+    without_flag = dataclasses.replace(
+        homicide, query=homicide.query.replace(", f.flag", ""),
+        fields=tuple(f for f in homicide.fields if f.name != "flag"))
+    spec = dataclasses.replace(HOMICIDE, resources=(HOMICIDE.resource("countries"),
+                                                    without_flag))
+    new = tmp_path / "new" / "lac-homicide"
+    assert publish.build_package(warehouse, spec, new,
+                                 previous=previous_homicide).version == "2.0.0"
+    assert "- homicide_rate: field flag removed; 1,121 rows now." in _entry(new, "2.0.0")
+
+
+@pytest.mark.e2e
+def test_a_higher_spec_version_wins_and_unchanged_data_keeps_every_byte(
+        warehouse, previous_homicide, tmp_path):
+    same = tmp_path / "same" / "lac-homicide"
+    report = publish.build_package(warehouse, HOMICIDE, same, previous=previous_homicide)
+    assert report.version == "1.0.0" and report.changes == ()
+    assert files_of(same) == files_of(previous_homicide)
+
+    raised = tmp_path / "raised" / "lac-homicide"
+    publish.build_package(warehouse, dataclasses.replace(HOMICIDE, version="1.3.0"), raised,
+                          previous=previous_homicide)
+    assert "- The package spec sets version 1.3.0; the data did not change." in \
+        _entry(raised, "1.3.0")
+
+
+# --- the whole release and its catalogue ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def releases(built, tmp_path_factory):
+    """Two releases of every package from the same build database, and a third over the
+    first (versioned against itself)."""
+    root = tmp_path_factory.mktemp("releases")
+    with duckdb.connect(str(built.build_db), read_only=True) as conn:
+        first = publish.publish(conn, SPECS.values(), root / "one")
+        before = files_of(root / "one")
+        publish.publish(conn, SPECS.values(), root / "two")
+        again = publish.publish(conn, SPECS.values(), root / "one")
+    return root, before, first, again
+
+
+@pytest.mark.e2e
+def test_a_release_rebuilt_from_unchanged_inputs_is_byte_identical(built, releases):
+    root, before, first, again = releases
+    assert files_of(root / "one") == before == files_of(root / "two")
+    assert [r.version for r in again] == [r.version for r in first]
+    assert all(r.changes == () for r in again)
+    # the Dagster assets released the same packages from the same build database
+    for name in SPECS:
+        assert files_of(root / "one" / name) == files_of(built.publish_dir / name), name
+
+
+@pytest.mark.e2e
+def test_the_release_holds_every_package_the_quality_report_and_the_catalogue(built):
+    top = {p.name for p in built.publish_dir.iterdir()}
+    assert top == set(SPECS) | {"quality", "charts", "catalog.json", "catalog.jsonld",
+                                "index.html", "index.es.html"}
+    assert (built.publish_dir / "quality" / "index.html").is_file()
+    assert catalog.check_catalogue(built.publish_dir) == []
+
+
+@pytest.mark.e2e
+def test_catalog_json_gives_every_package_version_licence_size_and_coverage(built, warehouse):
+    record = json.loads((built.publish_dir / "catalog.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in record["packages"]] == sorted(SPECS)
+    for entry in record["packages"]:
+        folder = built.publish_dir / entry["name"]
+        descriptor = descriptor_of(folder)
+        assert entry["version"] == descriptor["version"] and entry["tag"] == \
+            f"{entry['name']}-v{descriptor['version']}"
+        assert entry["licenses"] == descriptor["licenses"]
+        assert entry["bytes"] == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        assert {f["path"] for f in entry["files"]} == {
+            p.relative_to(built.publish_dir).as_posix() for p in folder.rglob("*") if p.is_file()}
+        for f in entry["files"]:
+            assert f["sha256"] == publish.sha256_of(built.publish_dir / f["path"])
+    homicide = next(p for p in record["packages"] if p["name"] == "lac-homicide")
+    countries, first, last, rows = warehouse.execute("""
+        SELECT count(DISTINCT iso3), min(year), max(year), count(*) FROM core.fact_indicator
+        WHERE indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide'""").fetchall()[0]
+    assert homicide["coverage"]["countries"] == countries
+    assert (homicide["coverage"]["first_year"], homicide["coverage"]["last_year"]) == (first,
+                                                                                      last)
+    assert homicide["coverage"]["rows"] == rows + 52  # both tables (once, not per format)
+    assert [c["id"] for c in record["charts"]] == [
+        "homicide_by_subregion", "cocaine_seizures_by_country",
+        "control_of_corruption_partners", "activities_by_country_year"]
+    assert [r["path"] for r in record["reports"]] == ["quality/index.html"]
+    cpi = next(s for s in record["not_published"] if s["source_id"] == "ti_cpi")
+    assert cpi["licence_url"] == "https://creativecommons.org/licenses/by-nd/4.0/"
+    assert cpi["files"][0] == \
+        "https://images.transparencycdn.org/images/CPI2023_Global_Results__Trends.xlsx"
+
+
+@pytest.mark.e2e
+def test_catalog_jsonld_is_a_dcat_ap_catalogue_of_every_file(built):
+    record = json.loads((built.publish_dir / "catalog.jsonld").read_text(encoding="utf-8"))
+    assert record["@type"] == "dcat:Catalog"
+    assert record["@context"]["dcat"] == "http://www.w3.org/ns/dcat#"
+    assert record["@context"]["spdx"] == "http://spdx.org/rdf/terms#"
+    assert {t["@language"] for t in record["dct:title"]} == {"en", "es"}
+    datasets = record["dcat:dataset"]
+    assert len(datasets) == len(SPECS)
+    for dataset in datasets:
+        name = dataset["@id"].rsplit("/", 1)[1]
+        folder = built.publish_dir / name
+        descriptor = descriptor_of(folder)
+        assert dataset["@type"] == "dcat:Dataset"
+        assert dataset["owl:versionInfo"] == descriptor["version"]
+        assert {t["@language"]: t["@value"] for t in dataset["dct:title"]} == {
+            "en": descriptor["title"], "es": descriptor["title_es"]}
+        assert {t["@language"] for t in dataset["dct:description"]} == {"en", "es"}
+        temporal = dataset["dct:temporal"]
+        assert temporal["@type"] == "dct:PeriodOfTime"
+        assert temporal["dcat:startDate"]["@type"] == "xsd:date"
+        assert dataset["dct:spatial"] and all(
+            s["@id"].startswith("http://publications.europa.eu/resource/authority/country/")
+            for s in dataset["dct:spatial"])
+        files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+        distributions = dataset["dcat:distribution"]
+        assert len(distributions) == len(files)
+        for d in distributions:
+            assert d["@type"] == "dcat:Distribution"
+            relative = d["dcat:downloadURL"]["@id"].split(f"/published/{name}/", 1)[1]
+            path = files[relative]
+            assert d["dcat:byteSize"] == {"@value": str(path.stat().st_size),
+                                          "@type": "xsd:nonNegativeInteger"}
+            assert d["spdx:checksum"]["spdx:checksumValue"]["@value"] == \
+                publish.sha256_of(path)
+            assert d["spdx:checksum"]["spdx:algorithm"]["@id"] == \
+                "spdx:checksumAlgorithm_sha256"
+            assert d["dcat:mediaType"]["@id"].startswith(
+                "http://www.iana.org/assignments/media-types/")
+            assert d["dct:license"] and all(lic["@id"].startswith("https://")
+                                            for lic in d["dct:license"])
+            assert {t["@language"] for t in d["dct:title"]} == {"en", "es"}
+
+
+@pytest.mark.e2e
+def test_the_pages_are_offline_english_and_spanish_and_link_every_file(built):
+    for page, lang in (("index.html", "en"), ("index.es.html", "es")):
+        html = (built.publish_dir / page).read_text(encoding="utf-8")
+        assert f'<html lang="{lang}">' in html and "<script" not in html
+        assert not re.search(r"""\bsrc\s*=\s*["']?(https?:)?//""", html)
+        links = catalog.page_links(built.publish_dir / page)
+        hrefs = {value for _, attribute, value in links.links if attribute == "href"}
+        for name in SPECS:
+            title = descriptor_of(built.publish_dir / name)["title_es" if lang == "es"
+                                                            else "title"]
+            assert escape(title) in html
+            for path in (built.publish_dir / name).rglob("*"):
+                if path.is_file():
+                    assert path.relative_to(built.publish_dir).as_posix() in hrefs
+        srcs = [value for tag, attribute, value in links.links if attribute == "src"]
+        assert srcs == [f"charts/{c}{'.es' if lang == 'es' else ''}.svg" for c in (
+            "homicide_by_subregion", "cocaine_seizures_by_country",
+            "control_of_corruption_partners", "activities_by_country_year")]

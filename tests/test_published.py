@@ -1,24 +1,33 @@
-"""What researchers download: the committed `published/` packages, checked as they would."""
+"""What researchers download: the published packages and catalogue, checked as they would.
 
+This checks the release where PACCTO_PUBLISH_DIR points: by default the committed
+`published/` (which .ci/run rebuilds from the snapshots and compares byte for byte).
+"""
+
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from paccto_data.publish import validate_package
-from paccto_data.settings import PROJECT_ROOT
+from paccto_data import catalog
+from paccto_data.publish import package_specs, sha256_of, validate_package
+from paccto_data.settings import Settings
 
-PACKAGES = sorted(p.parent for p in (PROJECT_ROOT / "published").glob("*/datapackage.json"))
+PUBLISHED = Settings.from_env().publish_dir
+PACKAGES = sorted(p.parent for p in PUBLISHED.glob("*/datapackage.json"))
+SPECS = package_specs()
 
 
-def test_the_first_open_dataset_is_published():
-    assert "lac-homicide" in {p.name for p in PACKAGES}
+def test_every_package_spec_is_published():
+    assert {p.name for p in PACKAGES} == set(SPECS)
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
 def test_frictionless_validate_accepts_the_package(package):
-    """The researcher's own command, on the committed files."""
+    """The researcher's own command, on the published files (Parquet tables included)."""
     frictionless = Path(sys.executable).parent / "frictionless"
     run = subprocess.run([str(frictionless), "validate", "datapackage.json"], cwd=package,
                          capture_output=True, text=True)
@@ -28,4 +37,36 @@ def test_frictionless_validate_accepts_the_package(package):
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
 def test_every_file_matches_its_descriptor(package):
+    """Our own check: bytes and sha256 of every file, the Parquet twins, the documents."""
     assert validate_package(package) == []
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_the_citation_and_changelog_name_the_published_version(package):
+    version = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))["version"]
+    citation = yaml.safe_load((package / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["version"] == version
+    assert f"-v{version}/" in citation["url"]
+    changelog = (package / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog.split("\n## ")[1].startswith(f"{version}\n")  # the newest entry
+
+
+def test_the_catalogue_describes_exactly_what_is_published():
+    assert catalog.check_catalogue(PUBLISHED) == []
+    record = json.loads((PUBLISHED / "catalog.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in record["packages"]] == [p.name for p in PACKAGES]
+    for entry in record["packages"]:
+        descriptor = json.loads((PUBLISHED / entry["path"]).read_text(encoding="utf-8"))
+        assert entry["version"] == descriptor["version"]
+        for f in entry["files"]:
+            assert sha256_of(PUBLISHED / f["path"]) == f["sha256"], f["path"]
+    assert len(record["charts"]) == 4
+
+
+def test_nothing_published_derives_from_cpi():
+    """Transparency International's CPI is CC BY-ND 4.0: never in a published table."""
+    for package in PACKAGES:
+        descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+        for r in descriptor["resources"]:
+            assert not any("Transparency International" == s["publisher"] for s in r["sources"])
+            assert not any(f["name"].startswith("cpi") for f in r["schema"]["fields"])

@@ -1,15 +1,46 @@
 """Layer `publication`: one asset per package in assets/packages/, and the release of
-PACCTO_PUBLISH_DIR (paccto_data/publish.py does the writing)."""
+PACCTO_PUBLISH_DIR (paccto_data/publish.py writes packages, paccto_data/catalog.py the
+catalogue).
+
+The build area and the release
+------------------------------
+Publication assets never write into PACCTO_PUBLISH_DIR. Each writes one folder of the
+*build area*, `<folder of PACCTO_BUILD_DB>/published/` (`build_area`):
+
+    asset                          folder of the build area -> of the release
+    publication/<package>          <name>/    one per assets/packages/<name>.yaml
+    publication/quality_report     quality/   the data-quality report (its own module)
+
+`publication_release` then assembles EVERY folder in that list (`released_folders`: the
+packages, plus `OTHER_FOLDERS`) into a temporary folder beside PACCTO_PUBLISH_DIR, writes the
+catalogue from what it assembled (catalog.json, catalog.jsonld, index.html, index.es.html,
+charts/), validates it all (frictionless and our bytes/sha256 check on every package, links
+and charts of the catalogue) and swaps it in whole. The release replaces the whole tree:
+whatever is not in the list is not published, so a new published folder is one more
+`ReleasedFolder(asset key, folder)` in `OTHER_FOLDERS`; the release depends on that asset and
+copies its folder. A listed asset that is not in the Definitions (a module not wired yet) is
+skipped with a warning; one that is, but has not written its folder, fails the release.
+A folder name may not be taken by a package (publish.RESERVED_FOLDERS).
+
+The release depends on every asset that has a blocking check as well as on the folders, so
+it runs after all of them in a build, and it goes ahead only if the latest result of every
+blocking check passed (`release_gate`).
+
+Versions: a package asset compares its tables with the package as currently published
+(`PACCTO_PUBLISH_DIR/<name>`) and keeps, bumps (with a CHANGELOG.md line) or sets the
+version from that (publish.decide_version); the release copies what the assets built.
+"""
 
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import publish
+from paccto_data import catalog, publish
 from paccto_data.defs import OWNERS
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.warehouse import release_gate
@@ -20,12 +51,36 @@ KINDS = {"frictionless", "csv", "parquet"}
 SOURCE_TABLE = dg.AssetKey(["core", "dim_source"])
 
 
+@dataclass(frozen=True)
+class ReleasedFolder:
+    """A folder of the build area that the release publishes, and the asset that writes it."""
+
+    key: dg.AssetKey
+    folder: str
+    is_package: bool = False
+
+
+QUALITY_REPORT = ReleasedFolder(dg.AssetKey(["publication", "quality_report"]), "quality")
+# Published folders that are not packages: add one here for each new publication asset.
+OTHER_FOLDERS: tuple[ReleasedFolder, ...] = (QUALITY_REPORT,)
+
+
 def package_key(spec: publish.PackageSpec) -> dg.AssetKey:
     return dg.AssetKey(["publication", spec.name.replace("-", "_")])
 
 
+def released_folders(specs: Sequence[publish.PackageSpec],
+                     others: Sequence[ReleasedFolder] = OTHER_FOLDERS) -> list[ReleasedFolder]:
+    folders = [ReleasedFolder(package_key(s), s.name, True) for s in specs] + list(others)
+    names = [f.folder for f in folders]
+    if len(set(names)) != len(names):
+        raise publish.PublicationError(f"two published folders share a name: {names}")
+    return folders
+
+
 def build_area(settings: Settings) -> Path:
-    """Where package assets are built, beside the build database; the release copies them."""
+    """Where publication assets build their folders, beside the build database; the
+    release copies them."""
     return settings.build_db.parent / "published"
 
 
@@ -52,20 +107,30 @@ def package_asset(spec: publish.PackageSpec) -> dg.AssetsDefinition:
         kinds=KINDS,
         description=f"Frictionless data package `{spec.name}`: {spec.title}. Resources "
         f"{', '.join(r.name for r in spec.resources)} as CSV and Parquet, with "
-        "datapackage.json and README.md, built in the build area and validated; refuses any "
-        "column derived from a source that is not open.",
+        "datapackage.json, README.md, CITATION.cff and CHANGELOG.md, built in the build area "
+        "and validated; versioned against the published package (a data change bumps the "
+        "version); refuses any column derived from a source that is not open.",
         metadata={"spec": _relative(spec.path) if spec.path else spec.name,
-                  "version": spec.version},
+                  "base_version": spec.version},
     )
-    def _package(paccto: PacctoConfig, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        folder = build_area(paccto.settings) / spec.name
+    def _package(context: dg.AssetExecutionContext, paccto: PacctoConfig,
+                 duckdb: DuckDBResource) -> dg.MaterializeResult:
+        settings = paccto.settings
+        folder = build_area(settings) / spec.name
         with duckdb.get_connection() as conn:
-            report = publish.build_package(conn, spec, folder)
+            report = publish.build_package(conn, spec, folder,
+                                           previous=settings.publish_dir / spec.name)
         publish.check_package(folder)
+        if report.changes:
+            context.log.info(f"{spec.name} {report.previous_version or '(new)'} -> "
+                             f"{report.version}:\n" + "\n".join(report.changes))
         rows = {f.resource: f.rows for f in report.files}
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(folder)),
             "version": report.version,
+            "published_version": report.previous_version or "",
+            "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in report.changes)
+                                           or "no change to the published data"),
             "created": report.created,
             "resources": dg.MetadataValue.json(
                 [{"name": name, "rows": count} for name, count in rows.items()]),
@@ -75,18 +140,34 @@ def package_asset(spec: publish.PackageSpec) -> dg.AssetsDefinition:
     return _package
 
 
+def _is_defined(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
+    """The key is an asset of these Definitions (not just a dependency stub)."""
+    graph = context.job_def.asset_layer.asset_graph
+    return graph.has(key) and graph.get(key).is_executable
+
+
 def release_asset(specs: Sequence[publish.PackageSpec],
-                  check_keys: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
+                  check_keys: Sequence[dg.AssetCheckKey],
+                  others: Sequence[ReleasedFolder] = OTHER_FOLDERS) -> dg.AssetsDefinition:
+    folders = released_folders(specs, others)
+    checked = {k.asset_key for k in check_keys}
+    deps = sorted({f.key for f in folders} | checked, key=lambda k: k.to_user_string())
+
     @dg.asset(
         key="publication_release",
-        deps=[package_key(s) for s in specs],
+        deps=deps,
         group_name="publication",
         owners=OWNERS,
-        kinds=KINDS,
-        description="Assembles every package from the build area into a folder beside "
-        "PACCTO_PUBLISH_DIR, validates it (frictionless, bytes and sha256 of every file) and "
-        "swaps it in whole, only when the latest result of every blocking check passed. An "
+        kinds=KINDS | {"html", "svg"},
+        description="Assembles every published folder of the build area (the packages, "
+        f"and {', '.join(f.folder + '/' for f in others) or 'nothing else'}) into a folder "
+        "beside PACCTO_PUBLISH_DIR, writes the catalogue (catalog.json, DCAT-AP "
+        "catalog.jsonld, index.html and index.es.html with SVG charts), validates it all "
+        "(frictionless, bytes and sha256 of every file, the catalogue's links) and swaps it "
+        "in whole, only when the latest result of every blocking check passed. An "
         "interrupted swap is repaired at the start of the next release.",
+        metadata={"folders": dg.MetadataValue.json(
+            [{"asset": f.key.to_user_string(), "folder": f.folder} for f in folders])},
     )
     def publication_release(context: dg.AssetExecutionContext,
                             paccto: PacctoConfig) -> dg.MaterializeResult:
@@ -100,16 +181,26 @@ def release_asset(specs: Sequence[publish.PackageSpec],
         area, target = build_area(paccto.settings), paccto.settings.publish_dir
         for line in publish.recover(target):
             context.log.warning(line)
+        copied: list[str] = []
 
-        def assemble(tmp: Path) -> None:
-            for spec in specs:
-                if not (area / spec.name / "datapackage.json").exists():
+        def assemble(tmp: Path) -> dict:
+            for f in folders:
+                source = area / f.folder
+                if not f.is_package and not _is_defined(context, f.key):
+                    context.log.warning(f"{f.key.to_user_string()} is not in the Definitions: "
+                                        f"{f.folder}/ is not published")
+                    continue
+                built = (source / "datapackage.json").is_file() if f.is_package \
+                    else source.is_dir() and any(source.iterdir())
+                if not built:
                     raise publish.PublicationError(
-                        f"package {spec.name} is not built in {area}: materialise "
-                        f"{package_key(spec).to_user_string()} first")
-                shutil.copytree(area / spec.name, tmp / spec.name)
+                        f"{f.folder}/ is not built in {area}: materialise "
+                        f"{f.key.to_user_string()} first")
+                shutil.copytree(source, tmp / f.folder)
+                copied.append(f.folder)
+            return catalog.write_catalogue(tmp)
 
-        publish.release(target, assemble)
+        record = publish.release(target, assemble, catalog.check_catalogue)
         packages = {}
         for spec in specs:
             descriptor = json.loads((target / spec.name / "datapackage.json").read_text("utf-8"))
@@ -118,7 +209,10 @@ def release_asset(specs: Sequence[publish.PackageSpec],
                                    "files": files_metadata(target / spec.name, descriptor)}
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(target)),
+            "folders": dg.MetadataValue.json(copied),
             "packages": dg.MetadataValue.json(packages),
+            "charts": dg.MetadataValue.json([c["path"] for c in record["charts"]]),
+            "index": dg.MetadataValue.path(str(target / "index.html")),
             "checks_passed": len(check_keys),
         })
 

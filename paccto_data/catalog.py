@@ -1,0 +1,971 @@
+"""The catalogue of a release: what `published/` holds, for people and for harvesters.
+
+`write_catalogue(root)` reads the packages already in a release folder (each
+`<root>/<name>/datapackage.json` and its files) and writes beside them:
+
+- `catalog.json`: every package with its version, licences, sources, size, coverage
+  (countries and years) and files (bytes, sha256), the charts, the reports (e.g. the
+  data-quality report in `quality/`) and the sources the platform does not republish;
+- `catalog.jsonld`: the same as a DCAT-AP catalogue (dcat:Catalog, one dcat:Dataset per
+  package, one dcat:Distribution per file with media type, byte size, sha256 checksum,
+  licence; temporal and spatial coverage; titles and descriptions in English and Spanish);
+- `index.html` and `index.es.html`: a static page in English and in Spanish that a researcher
+  opens from disk without internet (inline CSS, no scripts, no remote `src`): every package
+  with its description, licence, coverage, citation and relative download links, and the
+  charts;
+- `charts/*.svg` (and `*.es.svg`): drawn on every build with paccto_data/charts.py from the
+  published files themselves, so a chart shows exactly what can be downloaded.
+
+Everything is derived from the files in the folder and from the source catalogue
+(assets/sources/), never from the clock: the same packages give the same bytes.
+`check_catalogue(root)` is what a release checks before it is swapped in: the files parse,
+every chart listed exists and is an SVG with a title, and every link and image of both pages
+resolves to a file of the release (no remote `src`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import duckdb
+import yaml
+
+from paccto_data import charts
+from paccto_data.publish import (
+    COUNTRIES,
+    PARQUET_SUFFIX,
+    RESERVED_FOLDERS,
+    release_tag,
+    sha256_of,
+)
+
+CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", "index.html", "index.es.html")
+CHARTS_DIR = "charts"
+LANGUAGES = ("en", "es")
+PAGES = {"en": "index.html", "es": "index.es.html"}
+DOCUMENTS = ("README.md", "datapackage.json", "CITATION.cff", "CHANGELOG.md")
+MEDIA_TYPES = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
+               ".json": "application/json", ".md": "text/markdown",
+               ".cff": "application/x-yaml", ".html": "text/html", ".svg": "image/svg+xml"}
+# EU Publications Office authority tables (DCAT-AP controlled vocabularies)
+EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+FILE_TYPES = {".csv": "CSV", ".parquet": "PARQUET", ".json": "JSON", ".md": "TXT",
+              ".cff": "YAML"}
+EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
+EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
+EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/JUST"
+IANA = "http://www.iana.org/assignments/media-types/"
+# a weighted mean is drawn only where the reporting countries hold this share of the population
+COVERAGE_THRESHOLD = 2 / 3
+SUBREGIONS_ES = {"Caribbean": "Caribe", "Central America": "Centroamérica",
+                 "South America": "Sudamérica",
+                 "Latin America and the Caribbean": "América Latina y el Caribe"}
+
+TEXT = {
+    "en": {
+        "lang": "en", "other": "es", "other_name": "Español",
+        "title": "EL PAcCTO 2.0 open data",
+        "intro": "Open data on organised crime, drug trafficking, trafficking in persons and "
+                 "firearms, corruption and governance in Latin America and the Caribbean, and "
+                 "on the activities of EL PAcCTO 2.0, the European Union programme against "
+                 "transnational organised crime in the region. Every package is a Frictionless "
+                 "data package (Data Package v2): each table as CSV and Parquet, described in "
+                 "datapackage.json, with a README, a citation (CITATION.cff) and a changelog.",
+        "offline": "This page works offline: every link below is a file beside it.",
+        "packages": "Data packages", "charts": "Charts", "version": "version",
+        "coverage": "Coverage", "licence": "Licence", "sources": "Sources",
+        "cite": "Cite as", "files": "Files", "file": "File", "table": "Table",
+        "rows": "Rows", "size": "Size", "docs": "Documentation",
+        "countries": "countries and areas", "years": "years", "rows_in": "rows in",
+        "tables": "tables", "machine": "Machine-readable catalogue",
+        "machine_text": "The same catalogue as JSON and as DCAT-AP (JSON-LD), for harvesters "
+                        "such as data.europa.eu:",
+        "reports": "Reports", "not_published": "Not published here",
+        "not_published_text": "These sources are in the platform's warehouse for analysts, but "
+                              "their licences do not allow a reshaped copy to be shared. Get "
+                              "them from the publisher:",
+        "download_from": "publisher's file", "licence_of": "licence",
+        "versions": "Versions and citation",
+        "versions_text": "A package's version follows its data: rows added or removed raise "
+                         "the minor version, revised values the patch version, a removed or "
+                         "retyped field the major version; CHANGELOG.md says what changed. "
+                         "Each version is marked in the platform's repository by a git tag "
+                         "<code>&lt;package&gt;-v&lt;version&gt;</code>, so the link in a "
+                         "citation keeps pointing at the data you used.",
+        "figure": "Figure", "built_from": "Drawn from",
+    },
+    "es": {
+        "lang": "es", "other": "en", "other_name": "English",
+        "title": "Datos abiertos de EL PAcCTO 2.0",
+        "intro": "Datos abiertos sobre crimen organizado, tráfico de drogas, trata de personas "
+                 "y tráfico de armas, corrupción y gobernanza en América Latina y el Caribe, y "
+                 "sobre las actividades de EL PAcCTO 2.0, el programa de la Unión Europea "
+                 "contra el crimen organizado transnacional en la región. Cada paquete es un "
+                 "paquete de datos Frictionless (Data Package v2): cada tabla en CSV y "
+                 "Parquet, descrita en datapackage.json, con un README, una cita "
+                 "(CITATION.cff) y un registro de cambios.",
+        "offline": "Esta página funciona sin conexión: cada enlace lleva a un archivo que "
+                   "está a su lado.",
+        "packages": "Paquetes de datos", "charts": "Gráficos", "version": "versión",
+        "coverage": "Cobertura", "licence": "Licencia", "sources": "Fuentes",
+        "cite": "Cítese como", "files": "Archivos", "file": "Archivo", "table": "Tabla",
+        "rows": "Filas", "size": "Tamaño", "docs": "Documentación",
+        "countries": "países y territorios", "years": "años", "rows_in": "filas en",
+        "tables": "tablas", "machine": "Catálogo legible por máquina",
+        "machine_text": "El mismo catálogo en JSON y en DCAT-AP (JSON-LD), para recolectores "
+                        "como data.europa.eu:",
+        "reports": "Informes", "not_published": "No publicado aquí",
+        "not_published_text": "Estas fuentes están en el almacén de datos de la plataforma "
+                              "para analistas, pero sus licencias no permiten compartir una "
+                              "copia transformada. Obténgalas del editor:",
+        "download_from": "archivo del editor", "licence_of": "licencia",
+        "versions": "Versiones y cita",
+        "versions_text": "La versión de un paquete sigue a sus datos: filas añadidas o "
+                         "eliminadas suben la versión menor, valores revisados la versión de "
+                         "parche, un campo eliminado o con otro tipo la versión mayor; "
+                         "CHANGELOG.md dice qué cambió. Cada versión se marca en el "
+                         "repositorio de la plataforma con una etiqueta git "
+                         "<code>&lt;paquete&gt;-v&lt;versión&gt;</code>, de modo que el enlace "
+                         "de una cita sigue apuntando a los datos que usó.",
+        "figure": "Figura", "built_from": "Elaborado a partir de",
+    },
+}
+REPORT_TITLES = {"quality": {"en": "Data-quality report: every check on every table",
+                             "es": "Informe de calidad de los datos: cada control de cada "
+                                   "tabla"}}
+
+
+class CatalogueError(Exception):
+    """The release's catalogue cannot be written or is not consistent with the release."""
+
+
+# --- what the release holds -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    folder: Path
+    descriptor: dict
+    citation: dict
+    files: tuple[dict, ...]  # data files, then documents
+    coverage: dict
+
+    @property
+    def bytes(self) -> int:
+        return sum(f["bytes"] for f in self.files)
+
+    def title(self, lang: str) -> str:
+        return self.descriptor["title_es" if lang == "es" else "title"]
+
+    def description(self, lang: str) -> str:
+        return self.descriptor["description_es" if lang == "es" else "description"]
+
+    def table(self, resource: str) -> Path:
+        """The Parquet file of a table (charts read Parquet: typed, fast)."""
+        for r in self.descriptor["resources"]:
+            if r["name"] == resource + PARQUET_SUFFIX:
+                return self.folder / r["path"]
+        raise CatalogueError(f"package {self.name} has no table {resource}")
+
+
+def packages_in(root: Path) -> list[Package]:
+    return [read_package(root, p.parent) for p in sorted(root.glob("*/datapackage.json"))]
+
+
+def read_package(root: Path, folder: Path) -> Package:
+    import pyarrow.parquet as pq
+
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+    files = []
+    for r in descriptor["resources"]:
+        path = folder / r["path"]
+        files.append({
+            "path": path.relative_to(root).as_posix(), "resource": r["name"],
+            "title": r["title"], "title_es": r.get("title_es", r["title"]),
+            "format": r["format"], "mediatype": r["mediatype"],
+            "rows": pq.read_metadata(path).num_rows if r["format"] == "parquet" else
+            _csv_rows(descriptor, r, folder),
+            "bytes": path.stat().st_size, "sha256": r["hash"].removeprefix("sha256:"),
+            "licenses": r["licenses"],
+        })
+    for name in DOCUMENTS:
+        path = folder / name
+        files.append({"path": path.relative_to(root).as_posix(), "resource": None,
+                      "title": name, "title_es": name, "format": path.suffix[1:],
+                      "mediatype": MEDIA_TYPES[path.suffix], "rows": None,
+                      "bytes": path.stat().st_size, "sha256": sha256_of(path),
+                      "licenses": descriptor["licenses"]})
+    package = Package(folder.name, folder, descriptor, citation, tuple(files), {})
+    return Package(folder.name, folder, descriptor, citation, tuple(files),
+                   coverage_of(package))
+
+
+def _csv_rows(descriptor: dict, resource: dict, folder: Path) -> int:
+    """A CSV's rows are its Parquet twin's (validated equal before any release)."""
+    import pyarrow.parquet as pq
+
+    for r in descriptor["resources"]:
+        if r["name"] == resource["name"] + PARQUET_SUFFIX:
+            return pq.read_metadata(folder / r["path"]).num_rows
+    raise CatalogueError(f"{folder.name}/{resource['path']}: no Parquet twin")
+
+
+def coverage_of(package: Package) -> dict:
+    """Countries (the `iso3` of every table but `countries`) and years (`year`, else
+    `start_year`) of a package's data."""
+    codes: set[str] = set()
+    years: list[int] = []
+    rows = 0
+    tables = 0
+    con = duckdb.connect()
+    try:
+        for r in package.descriptor["resources"]:
+            if r["format"] != "parquet":
+                continue
+            tables += 1
+            fields = [f["name"] for f in r["schema"]["fields"]]
+            path = str(package.folder / r["path"])
+            rows += con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchall()[0][0]
+            name = r["name"].removesuffix(PARQUET_SUFFIX)
+            if name == COUNTRIES:
+                continue
+            if "iso3" in fields:
+                codes |= {row[0] for row in con.execute(
+                    "SELECT DISTINCT iso3 FROM read_parquet(?) WHERE iso3 IS NOT NULL",
+                    [path]).fetchall()}
+            year = "year" if "year" in fields else "start_year" if "start_year" in fields \
+                else None
+            if year:
+                low, high = con.execute(f'SELECT min("{year}"), max("{year}") '
+                                        "FROM read_parquet(?)", [path]).fetchall()[0]
+                if low is not None:
+                    years += [low, high]
+    finally:
+        con.close()
+    return {"countries": len(codes), "iso3": sorted(codes),
+            "first_year": min(years) if years else None,
+            "last_year": max(years) if years else None,
+            "rows": rows, "tables": tables}
+
+
+def not_published() -> list[dict]:
+    """Sources the platform holds but may not republish, with the publisher's own file."""
+    from paccto_data import catalogue
+
+    out = []
+    for source in catalogue.sources().values():
+        if source.is_open:
+            continue
+        out.append({"source_id": source.id, "title": source.title,
+                    "publisher": source.publisher, "licence": source.licence.get("name"),
+                    "licence_url": source.licence.get("url"),
+                    "redistribution": source.redistribution, "homepage": source.homepage,
+                    "files": [f.url for f in source.files]})
+    return out
+
+
+def reports_in(root: Path) -> list[dict]:
+    """Folders of the release that are not packages but have a page (e.g. quality/)."""
+    return [{"folder": name, "path": f"{name}/index.html",
+             "title": REPORT_TITLES.get(name, {}).get("en", name),
+             "title_es": REPORT_TITLES.get(name, {}).get("es", name)}
+            for name in sorted(RESERVED_FOLDERS) if (root / name / "index.html").is_file()]
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    package: str
+    title: dict[str, str]
+    caption: dict[str, str]
+    svg: dict[str, str]
+
+    def path(self, lang: str) -> str:
+        return f"{CHARTS_DIR}/{self.id}{'' if lang == 'en' else '.' + lang}.svg"
+
+
+def _source_line(package: Package, lang: str, publishers: str) -> str:
+    word = "Source" if lang == "en" else "Fuente"
+    built = "package" if lang == "en" else "paquete"
+    return (f"{word}: {publishers}. {built.capitalize()} {package.name} "
+            f"v{package.descriptor['version']} (EL PAcCTO 2.0 open data).")
+
+
+def chart_homicide(packages: dict[str, Package]) -> Chart | None:
+    package = packages.get("lac-country-profiles")
+    if package is None:
+        return None
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            WITH panel AS (
+                SELECT y.year, c.lac_subregion AS region, y.homicide_rate AS rate,
+                       y.population AS pop
+                FROM read_parquet('{package.table("country_year")}') AS y
+                JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+            ),
+            regions AS (
+                SELECT * FROM panel
+                UNION ALL SELECT year, 'Latin America and the Caribbean', rate, pop FROM panel
+            )
+            SELECT region, year,
+                   sum(rate * pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL)
+                   / sum(pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL) AS weighted,
+                   sum(pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL)
+                   / sum(pop) AS coverage
+            FROM regions GROUP BY region, year ORDER BY region, year""").fetchall()
+    finally:
+        con.close()
+    kept = [(r, y, v) for r, y, v, c in rows if v is not None and c >= COVERAGE_THRESHOLD]
+    if not kept:
+        return None
+    order = ["Caribbean", "Central America", "South America", "Latin America and the Caribbean"]
+    years = [y for _, y, _ in kept]
+    first, last = min(years), max(years)
+    title = {"en": f"Intentional homicide rate by sub-region, {first}–{last}",
+             "es": f"Tasa de homicidios intencionales por subregión, {first}–{last}"}
+    note = {
+        "en": "Population-weighted mean of the country rates: the sum of rate × population "
+              "over the countries that report a rate and have a World Bank population that "
+              "year, divided by their population. A year is drawn only where those countries "
+              "hold at least two thirds of the sub-region's population.",
+        "es": "Media de las tasas nacionales ponderada por la población: suma de tasa × "
+              "población de los países que comunican una tasa y tienen población del Banco "
+              "Mundial ese año, dividida por su población. Un año se dibuja solo si esos "
+              "países reúnen al menos dos tercios de la población de la subregión.",
+    }
+    svg = {}
+    for lang in LANGUAGES:
+        series = []
+        for region in order:
+            points = tuple((float(y), float(v)) for r, y, v in kept if r == region)
+            if points:
+                label = region if lang == "en" else SUBREGIONS_ES[region]
+                series.append(charts.Series(label, points, dashed=region == order[-1]))
+        svg[lang] = charts.line_chart(series, charts.Text(
+            title=title[lang],
+            x_label="Year" if lang == "en" else "Año",
+            y_label=("Victims per 100,000 population" if lang == "en"
+                     else "Víctimas por 100.000 habitantes"),
+            note=note[lang],
+            source=_source_line(package, lang, "UNODC (homicide series, via Our World in "
+                                "Data); World Bank (population)")))
+    return Chart("homicide_by_subregion", package.name, title, note, svg)
+
+
+def chart_cocaine(packages: dict[str, Package]) -> Chart | None:
+    package = packages.get("lac-drug-seizures")
+    if package is None:
+        return None
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            WITH country_year AS (
+                SELECT iso3, year,
+                       max(kilograms) FILTER (WHERE is_total) AS total,
+                       sum(kilograms) FILTER (WHERE NOT is_total) AS parts
+                FROM read_parquet('{package.table("seizures")}')
+                WHERE drug_subgroup = 'Cocaine'
+                GROUP BY iso3, year
+            )
+            SELECT c.name_en, c.name_es, sum(coalesce(total, parts)) / 1000 AS tonnes,
+                   min(year), max(year)
+            FROM country_year JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+            GROUP BY c.name_en, c.name_es
+            HAVING sum(coalesce(total, parts)) > 0
+            ORDER BY tonnes DESC, c.name_en""").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return None
+    first, last = min(r[3] for r in rows), max(r[4] for r in rows)
+    title = {"en": f"Cocaine seized by country, {first}–{last} (tonnes, all years added)",
+             "es": f"Cocaína incautada por país, {first}–{last} (toneladas, suma de los años)"}
+    note = {
+        "en": "Per country and year, the publisher's cocaine total where it reports one, "
+              "otherwise the sum of the rows of sub-group Cocaine (hydrochloride, base and "
+              "paste, crack, other smokable forms, non-specified; coca leaf and bush "
+              "excluded); rows the workbook repeats are added. Seizures reflect enforcement "
+              "as much as trafficking.",
+        "es": "Por país y año, el total de cocaína del editor cuando lo comunica; si no, la "
+              "suma de las filas del subgrupo Cocaine (clorhidrato, base y pasta, crack, otras "
+              "formas fumables, no especificada; sin hoja ni arbusto de coca); las filas que el "
+              "libro repite se suman. Las incautaciones reflejan la acción policial tanto como "
+              "el tráfico.",
+    }
+    svg = {}
+    for lang in LANGUAGES:
+        bars = [charts.Bar(name_en if lang == "en" else name_es, float(tonnes),
+                           value_text=f"{charts.number(tonnes, 1)} t" if tonnes >= 0.1
+                           else f"{charts.number(tonnes * 1000, 0)} kg")
+                for name_en, name_es, tonnes, _, _ in rows]
+        svg[lang] = charts.bar_chart(bars, charts.Text(
+            title=title[lang], x_label="Tonnes" if lang == "en" else "Toneladas",
+            note=note[lang],
+            source=_source_line(package, lang, "UNODC, World Drug Report 2024, statistical "
+                                "annex table 7.1")))
+    return Chart("cocaine_seizures_by_country", package.name, title, note, svg)
+
+
+def chart_corruption(packages: dict[str, Package]) -> Chart | None:
+    package = packages.get("lac-governance-corruption")
+    if package is None:
+        return None
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            WITH wgi AS (SELECT * FROM read_parquet('{package.table("governance_indicators")}')),
+            estimate AS (SELECT iso3, year, value FROM wgi
+                         WHERE indicator_id = 'wgi_cc_estimate'),
+            stderr AS (SELECT iso3, year, value AS se FROM wgi
+                       WHERE indicator_id = 'wgi_cc_stderr'),
+            countries AS (SELECT * FROM read_parquet('{package.table(COUNTRIES)}')
+                          WHERE is_programme_partner),
+            latest AS (SELECT max(year) AS year FROM estimate
+                       WHERE iso3 IN (SELECT iso3 FROM countries))
+            SELECT c.name_en, c.name_es, e.value, s.se, e.year
+            FROM estimate AS e
+            JOIN latest USING (year)
+            JOIN countries AS c USING (iso3)
+            LEFT JOIN stderr AS s USING (iso3, year)
+            ORDER BY e.value DESC, c.name_en""").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return None
+    year = rows[0][4]
+    title = {"en": f"Control of corruption in the EL PAcCTO 2.0 partner countries, {year} "
+                   "(WGI estimate)",
+             "es": f"Control de la corrupción en los países socios de EL PAcCTO 2.0, {year} "
+                   "(estimación WGI)"}
+    note = {
+        "en": "Worldwide Governance Indicators estimate on a standard normal scale (about −2.5 "
+              "to 2.5; higher is better control of corruption). Whiskers: 90% interval "
+              "(estimate ± 1.645 standard errors); countries whose intervals overlap cannot "
+              "be told apart.",
+        "es": "Estimación de los Indicadores Mundiales de Gobernanza en escala normal estándar "
+              "(de −2,5 a 2,5 aprox.; más alto es mejor control de la corrupción). Bigotes: "
+              "intervalo del 90 % (estimación ± 1,645 errores estándar); los países cuyos "
+              "intervalos se solapan no se distinguen.",
+    }
+    svg = {}
+    for lang in LANGUAGES:
+        bars = [charts.Bar(name_en if lang == "en" else name_es, float(value),
+                           None if se is None else float(value - 1.645 * se),
+                           None if se is None else float(value + 1.645 * se),
+                           value_text=charts.number(value, 2))
+                for name_en, name_es, value, se, _ in rows]
+        svg[lang] = charts.bar_chart(bars, charts.Text(
+            title=title[lang],
+            x_label=("Estimate (standard normal units)" if lang == "en"
+                     else "Estimación (unidades normales estándar)"),
+            note=note[lang],
+            source=_source_line(package, lang, "World Bank, Worldwide Governance Indicators "
+                                "(2024 update)")), value_decimals=2)
+    return Chart("control_of_corruption_partners", package.name, title, note, svg)
+
+
+def chart_activities(packages: dict[str, Package]) -> Chart | None:
+    package = packages.get("paccto-activities")
+    if package is None:
+        return None
+    con = duckdb.connect()
+    try:
+        rows = con.execute(f"""
+            SELECT c.name_en, c.name_es, a.start_year, count(DISTINCT a.activity_id) AS n
+            FROM read_parquet('{package.table("activity_countries")}') AS b
+            JOIN read_parquet('{package.table("activities")}') AS a USING (activity_id)
+            JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+            WHERE c.is_lac
+            GROUP BY c.name_en, c.name_es, a.start_year""").fetchall()
+        span = con.execute(f"""SELECT min(start_year), max(start_year)
+            FROM read_parquet('{package.table("activities")}')""").fetchall()[0]
+    finally:
+        con.close()
+    if not rows:
+        return None
+    totals: dict[str, int] = {}
+    for name_en, _, _, n in rows:
+        totals[name_en] = totals.get(name_en, 0) + n
+    order = sorted(totals, key=lambda name: (-totals[name], name))
+    spanish = {name_en: name_es for name_en, name_es, _, _ in rows}
+    years = [str(y) for y in range(span[0], span[1] + 1)]
+    title = {"en": "EL PAcCTO activities per country and year (Latin America and the "
+                   "Caribbean)",
+             "es": "Actividades de EL PAcCTO por país y año (América Latina y el Caribe)"}
+    note = {
+        "en": "Activities in the programme's register that name the country (as host or "
+              "participant), by the year they started; an activity naming several countries "
+              "counts once for each. The register holds what public pages report: it is not a "
+              "complete list.",
+        "es": "Actividades del registro del programa que nombran al país (como anfitrión o "
+              "participante), por año de inicio; una actividad que nombra varios países cuenta "
+              "una vez para cada uno. El registro recoge lo que comunican páginas públicas: no "
+              "es una lista completa.",
+    }
+    svg = {}
+    for lang in LANGUAGES:
+        label = (lambda n: n) if lang == "en" else (lambda n: spanish[n])
+        values = {(label(name_en), str(year)): n for name_en, _, year, n in rows}
+        svg[lang] = charts.heatmap(
+            [label(n) for n in order], years, values, charts.Text(
+                title=title[lang], x_label="Year the activity started" if lang == "en"
+                else "Año de inicio de la actividad",
+                legend_title="activities" if lang == "en" else "actividades",
+                note=note[lang],
+                source=_source_line(package, lang, "EL PAcCTO programme activity register "
+                                    "(CC BY 4.0)")))
+    return Chart("activities_by_country_year", package.name, title, note, svg)
+
+
+CHARTS = (chart_homicide, chart_cocaine, chart_corruption, chart_activities)
+
+
+# --- catalog.json and catalog.jsonld --------------------------------------------------------
+
+_GITHUB_TREE = re.compile(r"^https://github\.com/([^/]+)/([^/]+)/tree/([^/]+)/(.+)$")
+
+
+def download_url(homepage: str, relative: str) -> str:
+    """Where a published file can be downloaded: the raw file beside a GitHub folder."""
+    match = _GITHUB_TREE.match(homepage)
+    if match:
+        owner, repo, ref, folder = match.groups()
+        parent = folder.rsplit("/", 1)[0]
+        return f"https://raw.githubusercontent.com/{owner}/{repo}/{ref}/{parent}/{relative}"
+    return f"{homepage.rsplit('/', 1)[0]}/{relative}"
+
+
+def catalogue_home(packages: list[Package]) -> str:
+    homepages = {p.descriptor["homepage"].rsplit("/", 1)[0] for p in packages}
+    return sorted(homepages)[0] if homepages else ""
+
+
+def catalogue_record(packages: list[Package], chart_list: list[Chart],
+                     reports: list[dict]) -> dict:
+    return {
+        "title": TEXT["en"]["title"], "title_es": TEXT["es"]["title"],
+        "description": TEXT["en"]["intro"], "description_es": TEXT["es"]["intro"],
+        "homepage": catalogue_home(packages),
+        "pages": {"en": PAGES["en"], "es": PAGES["es"], "dcat": "catalog.jsonld"},
+        "packages": [{
+            "name": p.name,
+            "title": p.descriptor["title"], "title_es": p.descriptor["title_es"],
+            "description": p.descriptor["description"],
+            "description_es": p.descriptor["description_es"],
+            "version": p.descriptor["version"],
+            "tag": release_tag(p.name, p.descriptor["version"]),
+            "created": p.descriptor["created"],
+            "id": p.descriptor["id"],
+            "path": f"{p.name}/datapackage.json",
+            "homepage": p.descriptor["homepage"],
+            "citation_url": p.citation.get("url"),
+            "licenses": p.descriptor["licenses"],
+            "sources": [{"title": s["title"], "publisher": s["publisher"],
+                         "version": s["version"]} for s in p.descriptor["sources"]],
+            "bytes": p.bytes,
+            "coverage": p.coverage,
+            "files": [{k: f[k] for k in ("path", "resource", "format", "mediatype", "rows",
+                                         "bytes", "sha256")} for f in p.files],
+        } for p in packages],
+        "charts": [{"id": c.id, "package": c.package, "title": c.title["en"],
+                    "title_es": c.title["es"], "path": c.path("en"), "path_es": c.path("es")}
+                   for c in chart_list],
+        "reports": reports,
+        "not_published": not_published(),
+    }
+
+
+def _both(en: str, es: str) -> list[dict]:
+    return [{"@value": en, "@language": "en"}, {"@value": es, "@language": "es"}]
+
+
+def _licence_node(licence: dict) -> dict:
+    node = {"@id": licence["path"], "@type": "dct:LicenseDocument",
+            "dct:title": licence["title"]}
+    if licence.get("name"):
+        node["dct:identifier"] = licence["name"]
+    return node
+
+
+def dcat_record(packages: list[Package], publisher: str) -> dict:
+    """DCAT-AP 2/3 as JSON-LD: harvestable by data.europa.eu."""
+    home = catalogue_home(packages)
+    agent = {"@type": "foaf:Agent", "foaf:name": publisher}
+    datasets = []
+    for p in packages:
+        d = p.descriptor
+        distributions = []
+        for f in p.files:
+            relative = f["path"]
+            suffix = Path(relative).suffix
+            url = download_url(d["homepage"], relative)
+            node = {
+                "@id": url,
+                "@type": "dcat:Distribution",
+                "dct:title": _both(f["title"], f["title_es"]),
+                "dcat:accessURL": {"@id": d["homepage"]},
+                "dcat:downloadURL": {"@id": url},
+                "dcat:mediaType": {"@id": IANA + f["mediatype"]},
+                "dcat:byteSize": {"@value": str(f["bytes"]),
+                                  "@type": "xsd:nonNegativeInteger"},
+                "spdx:checksum": {
+                    "@type": "spdx:Checksum",
+                    "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+                    "spdx:checksumValue": {"@value": f["sha256"], "@type": "xsd:hexBinary"}},
+                "dct:license": [_licence_node(lic) for lic in f["licenses"]],
+            }
+            if suffix in FILE_TYPES:
+                node["dct:format"] = {"@id": EU_FILE_TYPE + FILE_TYPES[suffix]}
+            if f["resource"] and f["format"] == "csv":
+                node["dct:conformsTo"] = {"@id": "https://datapackage.org/standard/table-schema/"}
+            distributions.append(node)
+        coverage = p.coverage
+        dataset = {
+            "@id": d["homepage"],
+            "@type": "dcat:Dataset",
+            "dct:identifier": f"urn:uuid:{d['id']}",
+            "dct:title": _both(d["title"], d["title_es"]),
+            "dct:description": _both(d["description"], d["description_es"]),
+            "owl:versionInfo": d["version"],
+            "dcat:version": d["version"],
+            "dcat:keyword": d["keywords"],
+            "dcat:theme": {"@id": EU_THEME},
+            "dct:publisher": agent,
+            "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": publisher,
+                                  "vcard:hasURL": {"@id": home or d["homepage"]}},
+            "dcat:landingPage": {"@id": d["homepage"]},
+            "dct:language": [{"@id": EU_LANGUAGE + "ENG"}, {"@id": EU_LANGUAGE + "SPA"}],
+            "dct:spatial": [{"@id": EU_COUNTRY + code} for code in coverage["iso3"]],
+            "dct:source": [{"@type": "dcat:Dataset", "dct:title": s["title"],
+                            "dct:publisher": {"@type": "foaf:Agent",
+                                              "foaf:name": s["publisher"]},
+                            "dcat:landingPage": {"@id": s["path"]},
+                            "owl:versionInfo": s["version"]} for s in d["sources"]],
+            "dcat:distribution": distributions,
+        }
+        if coverage["first_year"] is not None:
+            dataset["dct:temporal"] = {
+                "@type": "dct:PeriodOfTime",
+                "dcat:startDate": {"@value": f"{coverage['first_year']}-01-01",
+                                   "@type": "xsd:date"},
+                "dcat:endDate": {"@value": f"{coverage['last_year']}-12-31",
+                                 "@type": "xsd:date"}}
+        datasets.append(dataset)
+    return {
+        "@context": {
+            "dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
+            "foaf": "http://xmlns.com/foaf/0.1/", "owl": "http://www.w3.org/2002/07/owl#",
+            "spdx": "http://spdx.org/rdf/terms#", "vcard": "http://www.w3.org/2006/vcard/ns#",
+            "xsd": "http://www.w3.org/2001/XMLSchema#",
+        },
+        "@id": download_url(packages[0].descriptor["homepage"], "catalog.jsonld"),
+        "@type": "dcat:Catalog",
+        "dct:title": _both(TEXT["en"]["title"], TEXT["es"]["title"]),
+        "dct:description": _both(TEXT["en"]["intro"], TEXT["es"]["intro"]),
+        "dct:publisher": agent,
+        "dct:language": [{"@id": EU_LANGUAGE + "ENG"}, {"@id": EU_LANGUAGE + "SPA"}],
+        "dcat:themeTaxonomy": {
+            "@id": "http://publications.europa.eu/resource/authority/data-theme"},
+        "dcat:dataset": datasets,
+    } | ({"foaf:homepage": {"@id": home}} if home else {})
+
+
+# --- the pages ------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",Arial,sans-serif;
+margin:0;color:#222;background:#fafafa;line-height:1.45}
+header,main,footer{max-width:980px;margin:0 auto;padding:0 18px}
+header{padding-top:18px}
+h1{font-size:1.7em;margin:.4em 0}
+h2{font-size:1.35em;margin:1.4em 0 .4em;border-bottom:2px solid #0072B2;padding-bottom:.15em}
+h3{font-size:1.15em;margin:0 0 .3em}
+.lang{float:right;margin-top:.6em}
+.package{background:#fff;border:1px solid #ddd;border-radius:6px;padding:14px 18px;margin:14px 0}
+.version{font-size:.75em;color:#555;font-weight:normal;margin-left:.4em}
+dl{display:grid;grid-template-columns:9em 1fr;gap:.25em .8em;margin:.6em 0}
+dt{font-weight:bold;color:#444}
+dd{margin:0}
+table{border-collapse:collapse;width:100%;margin:.5em 0;font-size:.92em}
+th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{background:#fff;border:1px solid #ddd;border-radius:6px;margin:14px 0;padding:10px}
+figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:.9em;color:#444;margin-top:.4em}
+nav ul{columns:2;padding-left:1.2em}
+code{background:#f0f0f0;padding:0 .2em}
+footer{color:#666;font-size:.85em;padding-bottom:24px}
+"""
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} B"
+
+
+def _coverage_text(coverage: dict, lang: str) -> str:
+    t = TEXT[lang]
+    parts = []
+    if coverage["countries"]:
+        parts.append(f"{coverage['countries']} {t['countries']}")
+    if coverage["first_year"] is not None:
+        parts.append(f"{coverage['first_year']}–{coverage['last_year']}")
+    rows = f"{coverage['rows']:,}" if lang == "en" else f"{coverage['rows']:,}".replace(",", ".")
+    parts.append(f"{rows} {t['rows_in']} {coverage['tables']} {t['tables']}")
+    return "; ".join(parts)
+
+
+def _licences_html(licences: list[dict]) -> str:
+    return "; ".join(f'<a href="{escape(lic["path"])}">{escape(lic["title"])}</a>'
+                     + (f" ({escape(lic['name'])})" if lic.get("name") else "")
+                     for lic in licences)
+
+
+def _citation(package: Package) -> str:
+    cff = package.citation
+    authors = ", ".join(a.get("name", "") for a in cff.get("authors", []))
+    year = package.descriptor["created"][:4]
+    return (f"{escape(authors)} ({year}). <em>{escape(cff['title'])}</em>, version "
+            f"{escape(str(cff['version']))} [data package]. {escape(cff.get('url', ''))}")
+
+
+def page(lang: str, packages: list[Package], chart_list: list[Chart], reports: list[dict],
+         withheld: list[dict]) -> str:
+    t = TEXT[lang]
+    other = PAGES[t["other"]]
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(t['title'])}</title>",
+        f'<link rel="alternate" hreflang="{t["other"]}" href="{other}">',
+        f"<style>{CSS.strip()}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f'<p class="lang"><a href="{other}" hreflang="{t["other"]}" lang="{t["other"]}">'
+        f'{t["other_name"]}</a></p>',
+        f"<h1>{escape(t['title'])}</h1>",
+        f"<p>{escape(t['intro'])} {escape(t['offline'])}</p>",
+        "<nav><ul>",
+    ]
+    for p in packages:
+        out.append(f'<li><a href="#{p.name}">{escape(p.title(lang))}</a> '
+                   f'<span class="version">v{escape(p.descriptor["version"])}</span></li>')
+    if chart_list:
+        out.append(f'<li><a href="#charts">{t["charts"]}</a></li>')
+    for report in reports:
+        out.append(f'<li><a href="{escape(report["path"])}">'
+                   f'{escape(report["title_es" if lang == "es" else "title"])}</a></li>')
+    out += ["</ul></nav>", "</header>", "<main>", f'<h2 id="packages">{t["packages"]}</h2>']
+    for p in packages:
+        d = p.descriptor
+        sources = "; ".join(f'<a href="{escape(s["path"])}">{escape(s["title"])}</a> '
+                            f'({escape(s["publisher"])}, {escape(s["version"])})'
+                            for s in d["sources"])
+        out += [
+            f'<section class="package" id="{p.name}">',
+            f'<h3>{escape(p.title(lang))}<span class="version">{t["version"]} '
+            f'{escape(d["version"])}</span></h3>',
+            f"<p>{escape(p.description(lang))}</p>",
+            "<dl>",
+            f"<dt>{t['coverage']}</dt><dd>{escape(_coverage_text(p.coverage, lang))}</dd>",
+            f"<dt>{t['licence']}</dt><dd>{_licences_html(d['licenses'])}</dd>",
+            f"<dt>{t['sources']}</dt><dd>{sources}</dd>",
+            f"<dt>{t['cite']}</dt><dd>{_citation(p)}</dd>",
+            "</dl>",
+            f'<table><thead><tr><th>{t["file"]}</th><th>{t["table"]}</th>'
+            f'<th class="n">{t["rows"]}</th><th class="n">{t["size"]}</th></tr></thead>'
+            "<tbody>",
+        ]
+        for f in p.files:
+            if f["resource"] is None:
+                continue
+            rows = f"{f['rows']:,}" if lang == "en" else f"{f['rows']:,}".replace(",", ".")
+            out.append(f'<tr><td><a href="{escape(f["path"])}" download>'
+                       f'{escape(Path(f["path"]).name)}</a></td>'
+                       f'<td>{escape(f["title_es" if lang == "es" else "title"])}</td>'
+                       f'<td class="n">{rows}</td>'
+                       f'<td class="n">{human_size(f["bytes"])}</td></tr>')
+        docs = " · ".join(f'<a href="{escape(f["path"])}">{escape(Path(f["path"]).name)}</a>'
+                          for f in p.files if f["resource"] is None)
+        out += ["</tbody></table>", f"<p>{t['docs']}: {docs}</p>", "</section>"]
+    if chart_list:
+        out.append(f'<h2 id="charts">{t["charts"]}</h2>')
+        for number_, c in enumerate(chart_list, 1):
+            size = _svg_size(c.svg[lang])
+            out += [
+                f'<figure id="{c.id}">',
+                f'<img src="{c.path(lang)}" width="{size[0]}" height="{size[1]}" '
+                f'alt="{escape(c.title[lang])}">',
+                f"<figcaption>{t['figure']} {number_}. {escape(c.title[lang])}. "
+                f"{escape(c.caption[lang])} {t['built_from']} "
+                f'<a href="#{c.package}">{escape(c.package)}</a>.</figcaption>',
+                "</figure>",
+            ]
+    if reports:
+        out.append(f'<h2 id="reports">{t["reports"]}</h2><ul>')
+        for report in reports:
+            out.append(f'<li><a href="{escape(report["path"])}">'
+                       f'{escape(report["title_es" if lang == "es" else "title"])}</a></li>')
+        out.append("</ul>")
+    if withheld:
+        out += [f'<h2 id="not-published">{t["not_published"]}</h2>',
+                f"<p>{escape(t['not_published_text'])}</p>", "<ul>"]
+        for s in withheld:
+            files = ", ".join(f'<a href="{escape(u)}">{t["download_from"]}</a>'
+                              for u in s["files"])
+            out.append(f'<li><a href="{escape(s["homepage"])}">{escape(s["title"])}</a> '
+                       f'({escape(s["publisher"])}; {t["licence_of"]} '
+                       f'<a href="{escape(s["licence_url"] or "")}">{escape(s["licence"] or "")}'
+                       f"</a>): {files}</li>")
+        out.append("</ul>")
+    out += [
+        f'<h2 id="versions">{t["versions"]}</h2>',
+        f"<p>{t['versions_text']}</p>",
+        f'<h2 id="machine">{t["machine"]}</h2>',
+        f'<p>{escape(t["machine_text"])} <a href="catalog.json">catalog.json</a> · '
+        '<a href="catalog.jsonld">catalog.jsonld</a></p>',
+        "</main>",
+        "<footer><p>EL PAcCTO 2.0 open-data platform (paccto-data).</p></footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _svg_size(svg: str) -> tuple[int, int]:
+    match = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg)
+    if not match:
+        raise CatalogueError("an SVG chart has no width and height")
+    return int(match[1]), int(match[2])
+
+
+# --- writing and checking -------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+
+
+def write_catalogue(root: Path) -> dict:
+    """Write the catalogue files and charts of the release in `root`; returns catalog.json's
+    record."""
+    packages = packages_in(root)
+    if not packages:
+        raise CatalogueError(f"{root}: no package to catalogue")
+    by_name = {p.name: p for p in packages}
+    chart_list = [c for c in (make(by_name) for make in CHARTS) if c is not None]
+    reports = reports_in(root)
+    if (root / CHARTS_DIR).exists():
+        import shutil
+
+        shutil.rmtree(root / CHARTS_DIR)
+    for c in chart_list:
+        for lang in LANGUAGES:
+            _write(root / c.path(lang), c.svg[lang])
+    record = catalogue_record(packages, chart_list, reports)
+    publisher = next((c["title"] for c in packages[0].descriptor["contributors"]
+                      if "publisher" in c.get("roles", ())), "EL PAcCTO 2.0 open-data platform")
+    _write(root / "catalog.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    _write(root / "catalog.jsonld",
+           json.dumps(dcat_record(packages, publisher), indent=2, ensure_ascii=False) + "\n")
+    withheld = record["not_published"]
+    for lang in LANGUAGES:
+        _write(root / PAGES[lang], page(lang, packages, chart_list, reports, withheld))
+    return record
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            if name in ("href", "src") and value is not None:
+                self.links.append((tag, name, value))
+
+
+def page_links(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def check_catalogue(root: Path) -> list[str]:
+    """What is wrong with the catalogue of the release in `root` (empty: nothing)."""
+    import xml.etree.ElementTree as ET
+
+    problems = []
+    for name in CATALOGUE_FILES:
+        if not (root / name).is_file():
+            problems.append(f"{name}: missing")
+    if problems:
+        return problems
+    record = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
+    json.loads((root / "catalog.jsonld").read_text(encoding="utf-8"))
+    listed = {p["name"] for p in record["packages"]}
+    present = {p.parent.name for p in root.glob("*/datapackage.json")}
+    if listed != present:
+        problems.append(f"catalog.json lists packages {sorted(listed)}, the release holds "
+                        f"{sorted(present)}")
+    for package in record["packages"]:
+        for f in package["files"]:
+            path = root / f["path"]
+            if not path.is_file() or path.stat().st_size != f["bytes"]:
+                problems.append(f"catalog.json: {f['path']} is missing or not "
+                                f"{f['bytes']} bytes")
+    for chart in record["charts"]:
+        for key in ("path", "path_es"):
+            path = root / chart[key]
+            try:
+                svg = ET.parse(path).getroot()
+            except (OSError, ET.ParseError) as exc:
+                problems.append(f"{chart[key]}: not a readable SVG ({exc})")
+                continue
+            if svg.tag != "{http://www.w3.org/2000/svg}svg" or \
+                    svg.find("{http://www.w3.org/2000/svg}title") is None:
+                problems.append(f"{chart[key]}: not an SVG with a <title>")
+    for name in PAGES.values():
+        links = page_links(root / name)
+        for tag, attribute, value in links.links:
+            parts = urlsplit(value)
+            if attribute == "src" and (parts.scheme or value.startswith("//")):
+                problems.append(f"{name}: <{tag} src={value!r}> is not a file of the release")
+                continue
+            if parts.scheme in ("http", "https", "mailto"):
+                continue  # licence texts, publishers' pages: links, never loaded by the page
+            if parts.scheme:
+                problems.append(f"{name}: <{tag} {attribute}={value!r}>: unexpected scheme")
+                continue
+            if not parts.path:  # "#anchor"
+                if parts.fragment and parts.fragment not in links.ids:
+                    problems.append(f"{name}: link to #{parts.fragment}, which is not on the "
+                                    "page")
+                continue
+            target = (root / unquote(parts.path)).resolve()
+            if not target.is_relative_to(root.resolve()) or not target.is_file():
+                problems.append(f"{name}: <{tag} {attribute}={value!r}> does not resolve to "
+                                "a file of the release")
+    return problems
