@@ -38,6 +38,7 @@ ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 bench: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/publication.py
 
 # Maintainers: download the current upstream files of one source, report what changed against
 # the bundled snapshot, and promote them only on confirmation (see paccto_data/refresh.py).
