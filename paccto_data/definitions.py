@@ -7,6 +7,7 @@ import dagster as dg
 from paccto_data import catalogue
 from paccto_data.defs.automation import automation_definitions
 from paccto_data.defs.publication import publication_definitions
+from paccto_data.defs.quality_checks import quality_check_definitions, quality_report_asset
 from paccto_data.defs.resources import build_resources
 from paccto_data.defs.sources import raw_asset
 from paccto_data.defs.staging import staging_definitions
@@ -24,12 +25,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     checks = staging_checks + model_checks
     blocking = [key for check in checks for key in check.check_keys]
     release = release_asset([asset.key for asset in model_assets], blocking)
+    # Quality checks that warn: never in `blocking`, so neither release waits for them.
+    warn_checks = quality_check_definitions()
+    report = quality_report_asset([a.key for a in [*staging_assets, *model_assets]], blocking)
     assets = [*raw_assets, *staging_assets, *model_assets, release,
-              *publication_definitions(blocking)]
+              *publication_definitions(blocking), report]
     jobs, schedules = automation_definitions()
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks,
+        asset_checks=checks + warn_checks,
         jobs=jobs,
         schedules=schedules,
         resources=build_resources(settings),

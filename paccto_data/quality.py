@@ -26,6 +26,11 @@ from paccto_data.settings import EXPECTATIONS_DIR
 
 SAMPLE_ROWS = 20
 PARAMETER_KEY = "$PARAMETER"
+POSITION_KEY = "paccto_position"  # an expectation's place in its suite file (results meta)
+LISTED_VALUES = 10  # a longer value_set is shown in results as "N values"
+# What GX reports besides observed_value and unexpected rows: a distinct-set expectation's
+# missing values, a column-list expectation's mismatches.
+DETAIL_KEYS = ("missing_count", "partial_missing_list", "details")
 
 
 class SuiteError(Exception):
@@ -41,10 +46,17 @@ class ExpectationOutcome:
     unexpected_count: int | None = None
     sample: list = field(default_factory=list)  # failing rows (key columns and value)
     error: str | None = None  # the expectation raised: it could not run
+    details: dict = field(default_factory=dict)  # e.g. values missing from a distinct set
 
     def describe(self) -> str:
         column = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
         return f"{self.type}({column})" if column else self.type
+
+    def rule(self) -> str:
+        """The kwargs `describe` leaves out (bounds, value set, row condition), compactly."""
+        return ", ".join(f"{k}={v}" for k, v in self.kwargs.items()
+                         if k not in ("column", "column_list", "condition_parser",
+                                      "result_format") and v is not None)
 
 
 @dataclass
@@ -115,6 +127,20 @@ def _gx_context():
     return context
 
 
+@cache
+def _batch_definition():
+    """One pandas datasource, asset and batch definition for every validation in the process:
+    the frame is passed per batch. Adding and deleting a datasource per call re-serialises the
+    context's config to YAML each time, about half of a small validation's cost (bench/)."""
+    source = _gx_context().data_sources.add_pandas("paccto")
+    return source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("all")
+
+
+def prepare() -> None:
+    """Import GX and build the context and datasource now (bench/ times this separately)."""
+    _batch_definition()
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -155,52 +181,55 @@ def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
     try:
         expectations = [
             ExpectationConfiguration(
-                type=e["type"], kwargs=e.get("kwargs", {}), meta=e.get("meta") or {}
+                type=e["type"], kwargs=e.get("kwargs", {}),
+                meta={**(e.get("meta") or {}), POSITION_KEY: position},
             ).to_domain_obj()
-            for e in suite["expectations"]
+            for position, e in enumerate(suite["expectations"])
         ]
     except Exception as exc:  # an unknown type or bad kwargs in the file
         return SuiteOutcome(suite_name, [], could_not_run=f"cannot load the suite: {exc}")
-    context = _gx_context()
-    unique = f"{suite_name}-{id(frame)}"
-    gx_suite = gx.ExpectationSuite(name=unique, expectations=expectations)
+    gx_suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
     if len(gx_suite.expectations) != expected_count:
         return SuiteOutcome(suite_name, [], could_not_run=(
             f"the suite loaded {len(gx_suite.expectations)} of the {expected_count} "
             "expectations its file holds"))
-    source = context.data_sources.add_or_update_pandas(f"ds-{unique}")
-    batch_definition = source.add_dataframe_asset(f"asset-{unique}") \
-        .add_batch_definition_whole_dataframe("all")
     key_columns = [c for c in (key_columns or []) if c in frame.columns]
     result_format = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_ROWS}
     if key_columns:
         result_format["unexpected_index_column_names"] = key_columns
-    try:
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(gx_suite, result_format=result_format,
-                                expectation_parameters=parameters or {})
-    finally:
-        context.data_sources.delete(f"ds-{unique}")
+    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(gx_suite, result_format=result_format,
+                            expectation_parameters=parameters or {})
     if len(result.results) != expected_count:
         return SuiteOutcome(suite_name, [], could_not_run=(
             f"GX returned {len(result.results)} results for {expected_count} expectations"))
-    outcomes = []
+    outcomes = {}
     for r in result.results:
         config = r.expectation_config
+        # GX does not return results in the suite's order: report them in the file's order,
+        # with the kwargs as the file states them ($PARAMETER names, the row condition).
+        position = (config.meta or {}).get(POSITION_KEY, len(outcomes))
+        kwargs = suite["expectations"][position].get("kwargs", {})
         details = r.result or {}
         error = _exception_message(r.exception_info)
         sample = details.get("unexpected_index_list") or details.get("partial_unexpected_list") or []
-        outcomes.append(ExpectationOutcome(
+        extra = {k: details[k] for k in DETAIL_KEYS
+                 if details.get(k) not in (None, [], {}, 0)}
+        if "partial_missing_list" not in extra:  # a map expectation's missing_count: nulls
+            extra.pop("missing_count", None)
+        outcomes[position] = ExpectationOutcome(
             type=config.type,
-            kwargs=_jsonable({k: v for k, v in config.kwargs.items() if k != "value_set"}
-                             | ({"value_set": f"{len(config.kwargs['value_set'])} values"}
-                                if isinstance(config.kwargs.get("value_set"), list) else {})),
+            kwargs=_jsonable({k: (f"{len(v)} values" if k == "value_set" and isinstance(v, list)
+                                  and len(v) > LISTED_VALUES else v)
+                              for k, v in kwargs.items()}),
             success=bool(r.success) and error is None,
             observed_value=_jsonable(details.get("observed_value")),
             unexpected_count=details.get("unexpected_count"),
             sample=_jsonable(sample[:SAMPLE_ROWS]),
             error=error,
-        ))
+            details=_jsonable(extra),
+        )
+    outcomes = [outcomes[p] for p in sorted(outcomes)]
     errors = [o for o in outcomes if o.error]
     could_not_run = None
     if errors:
@@ -216,10 +245,12 @@ def outcome_metadata(outcome: SuiteOutcome) -> dict:
     for o in outcome.outcomes:
         rows.append({
             "expectation": o.describe(),
+            "kwargs": o.kwargs,
             "success": o.success,
             "observed_value": o.observed_value,
             "failing_rows": o.unexpected_count,
             "sample": o.sample[:5],
+            **({"details": o.details} if o.details else {}),
         })
     metadata = {
         "suite": dg.MetadataValue.path(str(suite_path(outcome.suite))),
@@ -231,9 +262,13 @@ def outcome_metadata(outcome: SuiteOutcome) -> dict:
         metadata["could_not_run"] = dg.MetadataValue.text(outcome.could_not_run)
     failures = outcome.failures
     if failures:
-        lines = ["| expectation | observed | failing rows | sample |", "|---|---|---|---|"]
+        lines = ["| expectation | rule | observed | failing rows | sample |",
+                 "|---|---|---|---|---|"]
         for o in failures:
-            lines.append(f"| {o.describe()} | {o.observed_value} | {o.unexpected_count} | "
+            observed = o.observed_value if o.observed_value is not None else \
+                (json.dumps(o.details, ensure_ascii=False)[:300] if o.details else None)
+            lines.append(f"| {o.describe()} | {o.rule()} | {observed} | "
+                         f"{o.unexpected_count} | "
                          f"{json.dumps(o.sample[:5], ensure_ascii=False)[:300]} |")
         metadata["failures"] = dg.MetadataValue.md("\n".join(lines))
     return metadata
@@ -253,4 +288,10 @@ def _failure(o: ExpectationOutcome) -> str:
         text += f" observed {o.observed_value!r}"
     if o.unexpected_count:
         text += f", {o.unexpected_count} failing rows, e.g. {o.sample[:3]}"
+    if o.details.get("partial_missing_list"):
+        text += f", missing {o.details['partial_missing_list'][:10]}"
+    if o.details.get("details"):
+        text += f", {json.dumps(o.details['details'], ensure_ascii=False)[:200]}"
+    if o.rule():
+        text += f" (rule: {o.rule()})"
     return text

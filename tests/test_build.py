@@ -35,7 +35,10 @@ def test_every_asset_materialised_and_every_check_passed(built):
     defs = build_definitions(settings)
     materialised = {e.asset_key for e in result.get_asset_materialization_events()}
     assert materialised == set(defs.resolve_asset_graph().get_all_asset_keys())
-    evaluations = result.get_asset_check_evaluations()
+    # Warn-level quality checks (assets/quality_checks.yaml) flag real, published jumps and
+    # disagreements; every blocking (ERROR) check must pass.
+    evaluations = [e for e in result.get_asset_check_evaluations()
+                   if e.severity == dg.AssetCheckSeverity.ERROR]
     assert evaluations and all(e.passed for e in evaluations), [
         (e.asset_key, e.description) for e in evaluations if not e.passed]
     assert {e.asset_key.to_user_string() for e in evaluations} >= {"core/dim_country"}
@@ -149,6 +152,9 @@ def test_a_reader_is_never_blocked_and_a_new_connection_sees_the_new_release(tmp
     # Something the next release will carry and this one does not.
     with duckdb.connect(str(settings.build_db)) as conn:
         conn.execute("CREATE TABLE core.release_marker AS SELECT 2 AS release")
+        # marts.data_dictionary's suite blocks a release with an undocumented column
+        conn.execute("COMMENT ON TABLE core.release_marker IS 'Test marker.'")
+        conn.execute("COMMENT ON COLUMN core.release_marker.release IS 'Test marker.'")
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.warehouse),
                                str(ready), str(stop)], stdout=subprocess.PIPE,
@@ -175,11 +181,11 @@ def test_every_built_table_has_a_blocking_suite():
     defs = build_definitions(Settings.from_env())
     graph = defs.resolve_asset_graph()
     tables = {k for k in graph.get_all_asset_keys() if k.path[0] in ("staging", "core", "marts")}
-    checked = {key.asset_key for check in defs.asset_checks for key in check.check_keys}
-    assert tables - checked == set(), "tables without a suite in expectations/"
-    for check in defs.asset_checks:
-        for spec in check.check_specs:
-            assert spec.blocking, spec.key
+    suites = [spec for check in defs.asset_checks for spec in check.check_specs
+              if spec.key.name == "great_expectations"]
+    assert tables - {spec.asset_key for spec in suites} == set(), \
+        "tables without a suite in expectations/"
+    assert all(spec.blocking for spec in suites)
 
 
 DUCKDB_1 = "1.4.4"

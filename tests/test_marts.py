@@ -36,7 +36,8 @@ def released_warehouse(tmp_path_factory):
         selection = dg.AssetSelection.assets("warehouse_release").upstream()
         result = support.build(settings, dg.DagsterInstance.ephemeral(), selection)
         assert result.success, support.failed_steps(result)
-        evaluations = result.get_asset_check_evaluations()
+        evaluations = [e for e in result.get_asset_check_evaluations()
+                       if e.severity == dg.AssetCheckSeverity.ERROR]  # warn checks may warn
         assert all(e.passed for e in evaluations), [
             (e.asset_key, e.description) for e in evaluations if not e.passed]
         checked = {e.asset_key.to_user_string() for e in evaluations}

@@ -103,3 +103,42 @@ def test_every_suite_in_the_repository_loads_every_expectation_it_holds():
         for expectation in suite["expectations"]:
             ExpectationConfiguration(type=expectation["type"],
                                      kwargs=expectation["kwargs"]).to_domain_obj()
+
+
+def test_a_distinct_set_failure_names_the_missing_values():
+    # GX reports no observed value for these: the metadata must say what is missing.
+    suite = _suite(
+        {"type": "expect_column_distinct_values_to_contain_set",
+         "kwargs": {"column": "iso3", "value_set": ["JAM", "TTO"]}},
+        {"type": "expect_table_columns_to_match_set",
+         "kwargs": {"column_set": ["iso3", "year", "value", "flag"], "exact_match": True}},
+    )
+    outcome = quality.validate(ROWS, suite, key_columns=["iso3", "year"])
+    contain, columns = outcome.outcomes
+    assert contain.observed_value is None
+    assert contain.details == {"missing_count": 1, "partial_missing_list": ["TTO"]}
+    assert columns.details == {"details": {"mismatched": {"missing": ["flag"]}}}
+    summary = quality.summary(outcome)
+    assert "missing ['TTO']" in summary and '"missing": ["flag"]' in summary
+    metadata = quality.outcome_metadata(outcome)
+    assert metadata["results"].value[0]["details"]["partial_missing_list"] == ["TTO"]
+    assert "TTO" in metadata["failures"].value
+
+
+def test_results_follow_the_suite_file_and_state_its_kwargs():
+    # GX returns results in its own order; the metadata lists them as the file does, with
+    # the row_condition and $PARAMETER names as written there.
+    suite = _suite(
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "value", "min_value": 0, "row_condition": "iso3 != \"XXX\"",
+                    "condition_parser": "pandas"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "iso3", "value_set": {"$PARAMETER": "core__dim_country__iso3"}}},
+    )
+    outcome = quality.validate(ROWS, suite, {"core__dim_country__iso3": ["JAM", "URY", "DMA"]})
+    assert [o.type for o in outcome.outcomes] == [e["type"] for e in suite["expectations"]]
+    between, _, in_set = outcome.outcomes
+    assert between.rule() == 'min_value=0, row_condition=iso3 != "XXX"'
+    assert in_set.kwargs["value_set"] == {"$PARAMETER": "core__dim_country__iso3"}
+    assert "(rule: min_value=0" in quality.summary(outcome)
