@@ -83,7 +83,14 @@ def _feeding(tables: dict[str, StagingTable], fact: str) -> list[StagingTable]:
     return [t for t in tables.values() if t.feeds == fact]
 
 
+def _activity_count_columns(conn, tables) -> str:
+    from paccto_data.sources.paccto_activities import activity_count_columns
+
+    return activity_count_columns()
+
+
 PLACEHOLDERS = {
+    "activity_count_columns": Placeholder(deps=lambda tables: [], sql=_activity_count_columns),
     "fact_indicator_union": Placeholder(
         deps=lambda tables: [staging_key(t.name) for t in _feeding(tables, "fact_indicator")],
         sql=lambda conn, tables: fact_indicator_union(

@@ -81,6 +81,26 @@ def vocabularies(path: Path = VOCABULARIES_PATH) -> Vocabularies:
     return Vocabularies(re.compile(data["activity_id_pattern"]), phases, codes)
 
 
+# Column-name words for the lines of action in the marts (n_line_1_dialogue, …).
+LINE_COLUMNS = {1: "dialogue", 2: "capacity_building", 3: "operational_cooperation"}
+
+
+def activity_count_columns() -> str:
+    """The activity counts the marts share (marts.country_year by country and year,
+    marts.programme_coverage by country), one SELECT item per line, generated from the
+    vocabularies so a new crime area gets its column everywhere at once."""
+    voc = vocabularies()
+    items = ["count(*) AS n_activities",
+             "count(*) FILTER (WHERE role = 'host') AS n_activities_hosted"]
+    items += [f"count(*) FILTER (WHERE phase = {p}) AS n_activities_phase_{p}"
+              for p in sorted(voc.phases)]
+    items += [f"count(*) FILTER (WHERE line_of_action = {line}) AS "
+              f"n_line_{line}_{LINE_COLUMNS[line]}" for line in sorted(voc.codes["line_of_action"])]
+    items += [f"count(*) FILTER (WHERE list_contains(crime_areas, '{area}')) AS n_{area}"
+              for area in voc.codes["crime_area"]]
+    return ",\n        ".join(items)
+
+
 def vocabulary_frame() -> pd.DataFrame:
     """(vocabulary, code, name_en, name_es) for every controlled code of the register; the
     reference frame `activity_vocabularies` of the warehouse models."""

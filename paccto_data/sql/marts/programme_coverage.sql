@@ -4,6 +4,7 @@
 -- description: each headline indicator with its year and source. The table to open first.
 -- depends: core.dim_country, core.fact_indicator, core.dim_activity, core.bridge_activity_country
 -- frames: headline_indicators
+-- placeholders: activity_count_columns
 -- marts.programme_coverage: unique on iso3. Counts are 0, never null; a country no activity
 -- names has null first/last activity. "Latest" is the most recent year with a value in the
 -- headline source (assets/activities/crime_area_indicators.yaml, `headline`), whatever the year.
@@ -28,26 +29,7 @@ activities AS (
 counts AS (
     SELECT
         iso3,
-        count(*) AS n_activities,
-        count(*) FILTER (WHERE role = 'host') AS n_activities_hosted,
-        count(*) FILTER (WHERE phase = 1) AS n_activities_phase_1,
-        count(*) FILTER (WHERE phase = 2) AS n_activities_phase_2,
-        count(*) FILTER (WHERE line_of_action = 1) AS n_line_1_dialogue,
-        count(*) FILTER (WHERE line_of_action = 2) AS n_line_2_capacity_building,
-        count(*) FILTER (WHERE line_of_action = 3) AS n_line_3_operational_cooperation,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'organised_crime_general')) AS n_organised_crime_general,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'drug_trafficking')) AS n_drug_trafficking,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'arms_trafficking')) AS n_arms_trafficking,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'human_trafficking')) AS n_human_trafficking,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'migrant_smuggling')) AS n_migrant_smuggling,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'cybercrime')) AS n_cybercrime,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'environmental_crime')) AS n_environmental_crime,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'cultural_property')) AS n_cultural_property,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'corruption')) AS n_corruption,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'money_laundering')) AS n_money_laundering,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'asset_recovery')) AS n_asset_recovery,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'prison_system')) AS n_prison_system,
-        count(*) FILTER (WHERE list_contains(crime_areas, 'gender_violence')) AS n_gender_violence
+        {activity_count_columns}
     FROM activities
     GROUP BY iso3
 ),
