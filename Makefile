@@ -5,7 +5,7 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/data/dagster
 
-.PHONY: run test ui bench refresh clean-build help
+.PHONY: install run test ui bench refresh clean-build help
 
 help:
 	@echo "make run    build every asset offline from the bundled snapshots, release the warehouse"
@@ -22,6 +22,8 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+install: $(BIN)/.installed
 
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
