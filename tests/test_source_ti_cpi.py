@@ -13,7 +13,6 @@ import zipfile
 import pandas as pd
 import pytest
 import yaml
-from test_source_wb_wgi import _cell_xml  # the WGI tests' cell writer for sheet XML
 
 from paccto_data import acquire, catalogue, quality
 from paccto_data.countries import classify_country, lac_iso3
@@ -23,6 +22,7 @@ from paccto_data.settings import Settings
 from paccto_data.sources import ti_cpi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.ti_cpi import tidy_cpi
+from tests.workbooks import cell_xml as _cell_xml
 
 SUITE = quality.suite_path("staging.ti_cpi")
 FILE_2023, FILE_2022 = "CPI2023_Global_Results__Trends.xlsx", "CPI2022_GlobalResultsTrends.xlsx"

@@ -8,14 +8,10 @@ used by the GLOTIP and IAFQ tests).
 """
 
 import re
-import zipfile
-from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pandas as pd
 import pytest
 import yaml
-from test_source_wb_wgi import _cell_xml  # the sheet-XML cell writer of the WGI tests
 
 from paccto_data import acquire, catalogue, quality
 from paccto_data.countries import lac_iso3
@@ -24,6 +20,7 @@ from paccto_data.reference import INDICATORS_PATH
 from paccto_data.settings import Settings
 from paccto_data.sources import unodc_cts_corruption as cts
 from paccto_data.sources._unodc import HEADER_WITHIN, read_long
+from tests.workbooks import WorkbookCopy
 
 SUITE = quality.suite_path("staging.unodc_cts_corruption")
 FILE = "data_cts_corruption_and_economic_crime.xlsx"
@@ -31,52 +28,6 @@ SHEET = "data_cts_corruption_and_economi"
 WHERE = f"{FILE}, sheet {SHEET!r}"
 HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension", "Category",
           "Sex", "Age", "Year", "Unit of measurement", "VALUE", "Source"]
-
-
-# --- a trimmed, editable copy of a bundled workbook (shared with the GLOTIP/IAFQ tests) ---
-
-class WorkbookCopy:
-    """Copies of a bundled one-sheet workbook holding only the `keep` rows (each keeps its
-    row number), with cells overwritten and rows written: bad input made from the real file
-    that reads in a fraction of a second."""
-
-    SHEET_XML = "xl/worksheets/sheet1.xml"
-    ROW = re.compile(r'<row r="(\d+)"[^>]*?(?:/>|>.*?</row>)', re.S)
-
-    def __init__(self, path: Path, keep):
-        self.path = path
-        with zipfile.ZipFile(path) as archive:
-            xml = archive.read(self.SHEET_XML).decode("utf-8")
-        keep = set(keep)
-        self.xml = self.ROW.sub(lambda m: m.group(0) if int(m.group(1)) in keep else "", xml)
-
-    @staticmethod
-    def cell(ref, value):
-        return _cell_xml(ref, escape(value) if isinstance(value, str) else value)
-
-    def make(self, folder: Path, cells=None, rows=None) -> dict:
-        """cells: {"L1052": -5}; rows: {7: ["Iso3_code", …]} writes (or replaces) row 7
-        with those values from column A on ([] empties it)."""
-        xml = self.xml
-        for ref, value in (cells or {}).items():
-            xml, n = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', self.cell(ref, value), xml,
-                             count=1)
-            assert n == 1, f"no cell {ref} in the trimmed copy"
-        for number, values in sorted((rows or {}).items()):
-            xml = re.sub(rf'<row r="{number}"[^>]*?(?:/>|>.*?</row>)', "", xml, flags=re.S)
-            row = f'<row r="{number}">' + "".join(
-                self.cell(f"{chr(65 + i)}{number}", v) for i, v in enumerate(values)) + "</row>"
-            later = next((m for m in self.ROW.finditer(xml) if int(m.group(1)) > number), None)
-            at = later.start() if later else xml.index("</sheetData>")
-            xml = xml[:at] + row + xml[at:]
-        target = folder / self.path.name
-        with zipfile.ZipFile(self.path) as source, \
-                zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as copy:
-            for item in source.infolist():
-                data = xml.encode("utf-8") if item.filename == self.SHEET_XML \
-                    else source.read(item.filename)
-                copy.writestr(item, data)
-        return {"data": target}
 
 
 # --- the real file, read once ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from paccto_data.settings import Settings
 from paccto_data.sources import staging_tables, unodc_drug_seizures
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.unodc_drug_seizures import DRUG_GROUPS, drug_label, tidy_seizures
-from test_source_wb_wgi import _cell_xml  # one way to write a sheet cell, shared
+from tests.workbooks import cell_xml as _cell_xml
 
 FILE = "7.1_Drug_seizures_2018-2022.xlsx"
 WHERE = f"{FILE}, sheet 'Export'"

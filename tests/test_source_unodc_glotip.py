@@ -11,7 +11,6 @@ import math
 import pandas as pd
 import pytest
 import yaml
-from test_source_unodc_cts_corruption import WorkbookCopy
 
 from paccto_data import acquire, catalogue, quality
 from paccto_data.countries import lac_iso3
@@ -20,6 +19,7 @@ from paccto_data.reference import INDICATORS_PATH
 from paccto_data.settings import Settings
 from paccto_data.sources import unodc_glotip as glotip
 from paccto_data.sources._unodc import read_long
+from tests.workbooks import WorkbookCopy
 
 SUITE = quality.suite_path("staging.unodc_glotip")
 FACT_SUITE = quality.suite_path("core.fact_indicator")

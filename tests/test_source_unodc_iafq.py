@@ -9,7 +9,6 @@ from a trimmed copy (WorkbookCopy, from the CTS tests).
 import pandas as pd
 import pytest
 import yaml
-from test_source_unodc_cts_corruption import WorkbookCopy
 
 from paccto_data import acquire, catalogue, quality
 from paccto_data.countries import lac_iso3
@@ -18,6 +17,7 @@ from paccto_data.reference import INDICATORS_PATH
 from paccto_data.settings import Settings
 from paccto_data.sources import unodc_iafq as iafq
 from paccto_data.sources._unodc import read_long
+from tests.workbooks import WorkbookCopy
 
 SUITE = quality.suite_path("staging.unodc_iafq")
 FILE = "data_iafq_firearms_trafficking.xlsx"

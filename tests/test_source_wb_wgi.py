@@ -20,6 +20,7 @@ from paccto_data.settings import Settings
 from paccto_data.sources import wb_wgi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.wb_wgi import tidy_wgi
+from tests.workbooks import cell_xml as _cell_xml
 
 SUITE = quality.suite_path("staging.wb_wgi")
 FILE = "wgidataset.xlsx"
@@ -167,12 +168,6 @@ def test_read_sheet_rejects_a_non_workbook(tmp_path):
 # --- broken copies ---------------------------------------------------------------------
 
 KEEP = {1, *range(29600, 31000)}  # URY cc 2022, MEX cc 2022 and 2023, ".." rows, ANT, ROM…
-
-
-def _cell_xml(ref, value):
-    if isinstance(value, str):
-        return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
-    return f'<c r="{ref}"><v>{value!r}</v></c>'
 
 
 @pytest.fixture(scope="module")
