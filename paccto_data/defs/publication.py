@@ -43,7 +43,7 @@ from dagster_duckdb import DuckDBResource
 from paccto_data import catalog, publish
 from paccto_data.defs import OWNERS
 from paccto_data.defs.resources import PacctoConfig
-from paccto_data.defs.warehouse import release_gate
+from paccto_data.defs.warehouse import refuse_unless_checks_passed
 from paccto_data.settings import PROJECT_ROOT, Settings
 
 KINDS = {"frictionless", "csv", "parquet"}
@@ -171,13 +171,7 @@ def release_asset(specs: Sequence[publish.PackageSpec],
     )
     def publication_release(context: dg.AssetExecutionContext,
                             paccto: PacctoConfig) -> dg.MaterializeResult:
-        problems = release_gate(context.instance, check_keys)
-        if problems:
-            raise dg.Failure(
-                description="packages not released; the previous release stays as it was:\n- "
-                + "\n- ".join(problems),
-                metadata={"blocking_checks": dg.MetadataValue.json(problems)},
-            )
+        refuse_unless_checks_passed(context, check_keys, "packages")
         area, target = build_area(paccto.settings), paccto.settings.publish_dir
         for line in publish.recover(target):
             context.log.warning(line)

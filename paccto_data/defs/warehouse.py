@@ -193,6 +193,18 @@ def release_gate(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetChec
     return problems
 
 
+def refuse_unless_checks_passed(context: dg.AssetExecutionContext,
+                                check_keys: Sequence[dg.AssetCheckKey], what: str) -> None:
+    """Raise a Failure naming every blocking check that stops the release of `what`."""
+    problems = release_gate(context.instance, check_keys)
+    if problems:
+        raise dg.Failure(
+            description=f"{what} not released; the previous release stays as it was:\n- "
+            + "\n- ".join(problems),
+            metadata={"blocking_checks": dg.MetadataValue.json(problems)},
+        )
+
+
 def release_asset(upstream: Sequence[dg.AssetKey],
                   check_keys: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
     @dg.asset(
@@ -207,13 +219,7 @@ def release_asset(upstream: Sequence[dg.AssetKey],
     )
     def warehouse_release(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                           duckdb: DuckDBResource) -> dg.MaterializeResult:
-        problems = release_gate(context.instance, check_keys)
-        if problems:
-            raise dg.Failure(
-                description="warehouse not released; the previous release stays as it was:\n- "
-                + "\n- ".join(problems),
-                metadata={"blocking_checks": dg.MetadataValue.json(problems)},
-            )
+        refuse_unless_checks_passed(context, check_keys, "warehouse")
         target = paccto.settings.warehouse
         with duckdb.get_connection() as conn:
             counts = release(conn, target)

@@ -260,3 +260,15 @@ def require_unique(frame: pd.DataFrame, keys, file: Path, row_column: str = "fil
         row=int(second[row_column]), column=", ".join(keys),
         value=tuple(v.item() if hasattr(v, "item") else v for v in second[keys]),
         expected=f"one row per ({', '.join(keys)})")
+
+
+def indicator_table(rows: pd.DataFrame, indicator_id: str, unit: str) -> pd.DataFrame:
+    """The staging columns of a single-indicator source (iso3, year, indicator_id, value,
+    unit) from rows that have `iso3`, `year` and `value`, sorted by country and year."""
+    return pd.DataFrame({
+        "iso3": rows["iso3"].astype(str),
+        "year": rows["year"].astype("int32"),
+        "indicator_id": indicator_id,
+        "value": rows["value"],
+        "unit": unit,
+    }).sort_values(["iso3", "year"]).reset_index(drop=True)

@@ -9,6 +9,7 @@ import pandas as pd
 from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
+    indicator_table,
     read_csv_table,
     require_columns,
     require_unique,
@@ -48,13 +49,7 @@ def tidy_homicide(files) -> Tidy:
     missing = lac["value"].isna()
     dropped["missing_value"] += int(missing.sum())
     lac = lac[~missing]
-    table = pd.DataFrame({
-        "iso3": lac["iso3"].astype(str),
-        "year": lac["year"].astype("int32"),
-        "indicator_id": INDICATOR_ID,
-        "value": lac["value"],
-        "unit": UNIT,
-    }).sort_values(["iso3", "year"]).reset_index(drop=True)
+    table = indicator_table(lac, INDICATOR_ID, UNIT)
     return Tidy(table, rows_read=len(raw), dropped=dropped)
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
-
 from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
+    indicator_table,
     read_wb_bulk_csv,
     require_unique,
     resolve_countries,
@@ -45,13 +44,7 @@ def tidy_wb_homicide(files) -> Tidy:
     value = to_number(lac, "raw_value", path)
     dropped["missing_value"] += int(value.isna().sum())
     lac = lac.assign(value=value)[value.notna()]
-    table = pd.DataFrame({
-        "iso3": lac["iso3"].astype(str),
-        "year": lac["year"].astype("int32"),
-        "indicator_id": INDICATOR_ID,
-        "value": lac["value"],
-        "unit": UNIT,
-    }).sort_values(["iso3", "year"]).reset_index(drop=True)
+    table = indicator_table(lac, INDICATOR_ID, UNIT)
     return Tidy(table, rows_read=len(long), dropped=dropped)
 
 
