@@ -38,6 +38,7 @@ import duckdb
 import yaml
 
 from paccto_data.errors import PacctoError
+from paccto_data.fileio import fsync_dir
 from paccto_data.settings import ASSETS_DIR
 
 PACKAGES_DIR = ASSETS_DIR / "packages"
@@ -1238,7 +1239,7 @@ def recover(publish_dir: Path) -> list[str]:
     done = []
     if old.exists() and not publish_dir.exists():
         os.rename(old, publish_dir)
-        _fsync_dir(publish_dir.parent)
+        fsync_dir(publish_dir.parent)
         done.append(f"restored the previous release from {old}")
     if old.exists():
         shutil.rmtree(old)
@@ -1286,7 +1287,7 @@ def swap(new: Path, publish_dir: Path) -> None:
     if publish_dir.exists():
         os.rename(publish_dir, old)
     os.rename(new, publish_dir)
-    _fsync_dir(publish_dir.parent)
+    fsync_dir(publish_dir.parent)
     if old.exists():
         shutil.rmtree(old)
 
@@ -1310,13 +1311,6 @@ def publish(conn: duckdb.DuckDBPyConnection, specs: Iterable[PackageSpec],
     return release(publish_dir, fill, catalog.check_catalogue if catalogue else None)
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _fsync_tree(root: Path) -> None:
     for path in sorted(root.rglob("*"), reverse=True):
@@ -1324,5 +1318,5 @@ def _fsync_tree(root: Path) -> None:
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
         else:
-            _fsync_dir(path)
-    _fsync_dir(root)
+            fsync_dir(path)
+    fsync_dir(root)

@@ -46,6 +46,7 @@ import yaml
 from paccto_data import acquire as acquire_mod
 from paccto_data.catalogue import Source, load_source, validate_record
 from paccto_data.errors import PacctoError
+from paccto_data.fileio import fsync_dir
 from paccto_data.http import HttpClient, sha256_of
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT, Settings
 
@@ -591,13 +592,6 @@ def _write_staged(data_from: Path, partial: Path) -> tuple[str, int]:
     return sha256_of(partial), partial.stat().st_size
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def promote(source_id: str, downloaded: Mapping[str, Path], *, retrieved: str, vintage: str,
             urls: Mapping[str, str] | None = None,
@@ -655,9 +649,9 @@ def promote(source_id: str, downloaded: Mapping[str, Path], *, retrieved: str, v
         raise
     for partial, target in staged:
         os.replace(partial, target)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     os.replace(yaml_partial, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     from paccto_data import catalogue
 
     catalogue.sources.cache_clear()

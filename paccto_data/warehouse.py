@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from paccto_data.fileio import fsync_dir
 from paccto_data.settings import SQL_DIR
 
 # The released file is written in a storage format DuckDB 1.4 can open (analysts on DuckDB
@@ -116,11 +117,7 @@ def release(conn: duckdb.DuckDBPyConnection, target: Path) -> dict:
     with open(staging_file, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(staging_file, target)
-    directory = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_dir(target.parent)
     return counts
 
 
