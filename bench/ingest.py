@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from paccto_data import acquire, catalogue
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import resolver
 from paccto_data.settings import Settings
 from paccto_data.sources import staging_tables
@@ -31,9 +31,9 @@ def main() -> None:
           f"{'tidy median':>12}")
     total = 0.0
     for name, table in sorted(staging_tables().items()):
-        source = catalogue.source(table.source_id)
+        source = records.source(table.source_id)
         start = time.perf_counter()
-        files = acquire.local_files(source, settings)
+        files = fetch.local_files(source, settings)
         verify = time.perf_counter() - start
         timings, tidy = [], None
         for _ in range(args.repeat):

@@ -10,10 +10,10 @@ unique and the values are real. (The spec's `ACT-[0-9]{4}` pattern is widened fo
 renumbered ids in the scaled run only.)
 
 For each package and size, one fresh process (so its peak memory is its own) times:
-  build     publish.build_package: query, licence gate, CSV + Parquet, descriptor, docs;
+  build     publication.package.build_package: query, licence gate, CSV + Parquet, descriptor, docs;
   rebuild   the same against the first build as `previous` (the version comparison on the
             primary keys; unchanged data, so the version and every byte are kept);
-  validate  publish.validate_package: frictionless on the CSV tables, our bytes/sha256,
+  validate  publication.validation.validate_package: frictionless on the CSV tables, our bytes/sha256,
             documents and Parquet-twin checks;
 and the catalogue (catalog.json, DCAT, pages, charts) of all packages together. It prints
 seconds, rows, megabytes written and peak RSS, and the ratio of time at scale to time today.
@@ -78,26 +78,28 @@ def measure_one(db: Path, name: str, out: Path, scaled: bool) -> dict:
     """In a child process: build, rebuild against the first build, validate one package."""
     import duckdb
 
-    from paccto_data import publish
+    from paccto_data.publication.package import build_package
+    from paccto_data.publication.spec import COUNTRIES, package_specs
+    from paccto_data.publication.validation import validate_package
 
-    spec = publish.package_specs()[name]
+    spec = package_specs()[name]
     if scaled:
         spec = widened(spec)
     first, second = out / "first" / name, out / "second" / name
     with duckdb.connect(str(db), read_only=True) as conn:
         start = time.perf_counter()
-        report = publish.build_package(conn, spec, first)
+        report = build_package(conn, spec, first)
         built = time.perf_counter()
-        again = publish.build_package(conn, spec, second, previous=first)
+        again = build_package(conn, spec, second, previous=first)
         rebuilt = time.perf_counter()
-    problems = publish.validate_package(second)
+    problems = validate_package(second)
     validated = time.perf_counter()
     if problems:
         raise SystemExit(f"{name}: not valid:\n  " + "\n  ".join(problems[:10]))
     if again.version != report.version or again.changes:
         raise SystemExit(f"{name}: an unchanged rebuild changed the version")
     data_rows = sum(f.rows for f in report.files if f.format == "csv"
-                    and f.resource != publish.COUNTRIES)
+                    and f.resource != COUNTRIES)
     size = sum(p.stat().st_size for p in first.rglob("*") if p.is_file())
     return {"package": name, "rows": data_rows, "bytes": size,
             "build_s": built - start, "rebuild_s": rebuilt - built,
@@ -105,7 +107,7 @@ def measure_one(db: Path, name: str, out: Path, scaled: bool) -> dict:
 
 
 def measure_catalogue(root: Path) -> dict:
-    from paccto_data import catalog
+    from paccto_data.site import catalog
 
     start = time.perf_counter()
     catalog.write_catalogue(root)
@@ -133,6 +135,8 @@ def run_child(arguments: list[str]) -> dict:
 
 
 def main() -> None:
+    from paccto_data.publication.spec import package_specs
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build-db", type=Path, default=ROOT / "data/build/warehouse.duckdb")
     parser.add_argument("--scale", type=int, default=100)
@@ -155,9 +159,8 @@ def main() -> None:
     if not args.build_db.exists():
         raise SystemExit(f"{args.build_db}: no build database; run `make run` first "
                          "(or pass --build-db)")
-    from paccto_data import publish
 
-    names = sorted(publish.package_specs())
+    names = sorted(package_specs())
     results: dict[str, dict[str, dict]] = {}
     with tempfile.TemporaryDirectory(prefix="paccto-bench-publication-") as tmp:
         work = Path(tmp)

@@ -4,7 +4,7 @@
                                        (default: PACCTO_BUILD_DB, after `make run`)
 
 Reads every table that has a suite in expectations/ from the build database into pandas and
-validates it with `paccto_data.quality.validate` (the function behind every blocking check),
+validates it with `paccto_data.suites.validate` (the function behind every blocking check),
 `--repeat` times. Prints rows, expectations, read seconds, and the first and best validation
 seconds per table (a build runs each suite once, so `first` is what a check step pays),
 and separately the one-off costs every check process pays: `import great_expectations` and
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def fixed_cost(quality) -> float:
+def fixed_cost(suites) -> float:
     """What a validate call costs besides its expectations' metrics."""
     import statistics
 
@@ -37,7 +37,7 @@ def fixed_cost(quality) -> float:
     times = []
     for _ in range(51):
         start = time.perf_counter()
-        quality.validate(frame, suite)
+        suites.validate(frame, suite)
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
 
@@ -55,12 +55,12 @@ def main() -> None:
 
     import duckdb
 
-    from paccto_data import quality
+    from paccto_data.quality import suites
     from paccto_data.settings import EXPECTATIONS_DIR, Settings
-    from paccto_data.warehouse import read_table
+    from paccto_data.warehouse.tables import read_table
 
     start = time.perf_counter()
-    quality.prepare()
+    suites.prepare()
     gx_context = time.perf_counter() - start
 
     path = Path(args.build_db) if args.build_db else Settings.from_env().build_db
@@ -76,19 +76,19 @@ def main() -> None:
         if table not in existing:
             rows.append((table, None, None, None, None, "not in the build database"))
             continue
-        suite = quality.load_suite_file(suite_file)
+        suite = suites.load_suite_file(suite_file)
         start = time.perf_counter()
         frame = read_table(conn, table)
-        parameters = quality.warehouse_parameters(conn, quality.parameter_names(suite))
+        parameters = suites.warehouse_parameters(conn, suites.parameter_names(suite))
         read = time.perf_counter() - start
         times, outcome = [], None
         for _ in range(max(1, args.repeat)):
             start = time.perf_counter()
-            outcome = quality.validate(frame, suite, parameters,
+            outcome = suites.validate(frame, suite, parameters,
                                        key_columns=suite.get("meta", {}).get("key_columns"),
                                        name=table)
             times.append(time.perf_counter() - start)
-        status = "passed" if outcome.passed else quality.summary(outcome)[:60]
+        status = "passed" if outcome.passed else suites.summary(outcome)[:60]
         rows.append((table, len(frame), len(suite["expectations"]), read, times[0], min(times),
                      status))
 
@@ -108,16 +108,16 @@ def main() -> None:
     print(f"one-off: import great_expectations {gx_import:.2f} s; "
           f"GX context and shared pandas datasource {gx_context:.2f} s")
     print(f"fixed cost of one validate call (one not-null expectation, 20 rows, median of "
-          f"50): {1000 * fixed_cost(quality):.1f} ms")
+          f"50): {1000 * fixed_cost(suites):.1f} ms")
 
     if args.warn:
-        from paccto_data.defs import quality_checks
+        from paccto_data.quality import rules as quality_rules
 
         print()
         print(f"{'warn check':44} {'seconds':>8}  outcome")
-        for rule in quality_checks.load_rules():
+        for rule in quality_rules.load_rules():
             start = time.perf_counter()
-            result = quality_checks.evaluate(conn, rule)
+            result = quality_rules.evaluate(conn, rule)
             seconds = time.perf_counter() - start
             print(f"{rule.name:44} {seconds:8.3f}  {result.summary[:70]}")
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cores, best of {args.repeat})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from paccto_data import catalogue
+from paccto_data.acquire import records
 from paccto_data.defs.automation import automation_definitions
 from paccto_data.defs.publication import publication_definitions
 from paccto_data.defs.quality_checks import quality_check_definitions, quality_report_asset
@@ -18,7 +18,7 @@ from paccto_data.sources import staging_tables
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
-    raw_assets = [raw_asset(source) for source in catalogue.sources().values()]
+    raw_assets = [raw_asset(source) for source in records.sources().values()]
     tables = staging_tables()
     staging_assets, staging_checks = staging_definitions(tables)
     model_assets, model_checks = warehouse_definitions(tables)

@@ -62,3 +62,15 @@ class UnknownCountryError(PacctoError):
             "known to the M49 reference or pycountry, and not in "
             "assets/country_overrides.yaml (add a reviewed entry there)"
         )
+
+
+class PublicationError(PacctoError):
+    """A package spec is wrong, or its data cannot be published as declared."""
+
+
+class LicenceError(PublicationError):
+    """A column derives from a source whose licence does not allow redistribution."""
+
+
+class PackageInvalidError(PublicationError):
+    """A written package does not validate; nothing was released."""

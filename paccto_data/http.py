@@ -23,6 +23,7 @@ import requests
 import urllib3.exceptions
 
 from paccto_data.errors import SourceFileError
+from paccto_data.fileio import sha256_of
 
 USER_AGENT = "paccto-data (+https://github.com/el-paccto/paccto-data)"
 CHUNK = 1 << 16
@@ -96,14 +97,6 @@ class Download:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class HttpClient:

@@ -5,7 +5,7 @@ against the bundled snapshot, and only on confirmation promote them.
     python -m paccto_data.refresh wb_population [--yes] [--vintage 2025-12-16] [--limit 20]
 
 1. Download every file of the source through the one HTTP client, in live mode
-   (`paccto_data.acquire.acquire`), into a temporary folder (or `--raw-dir`), never over
+   (`paccto_data.fetch.acquire`), into a temporary folder (or `--raw-dir`), never over
    `assets/snapshots/`. `PACCTO_URL_*` overrides apply as in any live build.
 2. Report: each file unchanged or changed (sha256 and bytes, snapshot and upstream); then
    every staging table of the source (`paccto_data.sources.staging_tables()`) is made by its
@@ -43,11 +43,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from paccto_data import acquire as acquire_mod
-from paccto_data.catalogue import Source, load_source, validate_record
+from paccto_data.acquire import fetch
+from paccto_data.acquire.records import Source, load_source, validate_record
 from paccto_data.errors import PacctoError
-from paccto_data.fileio import fsync_dir
-from paccto_data.http import HttpClient, sha256_of
+from paccto_data.fileio import fsync_dir, sha256_of
+from paccto_data.http import HttpClient
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT, Settings
 
 BUNDLABLE = ("open", "unmodified-only")
@@ -93,7 +93,7 @@ def require_bundlable(source: Source) -> None:
 # --- 1. download ---------------------------------------------------------------------------
 
 def download(source: Source, raw_dir: Path, client: HttpClient | None = None,
-             assets_root: Path = ASSETS_DIR) -> dict[str, acquire_mod.RawFile]:
+             assets_root: Path = ASSETS_DIR) -> dict[str, fetch.RawFile]:
     """Every file of `source`, downloaded in live mode into `<raw_dir>/<id>/`."""
     raw_dir = Path(raw_dir).resolve()
     for guarded in (Path(assets_root).resolve(), ASSETS_DIR.resolve()):
@@ -101,7 +101,7 @@ def download(source: Source, raw_dir: Path, client: HttpClient | None = None,
             raise RefreshError(f"{raw_dir}: downloads never go under {guarded}")
     base = Settings.from_env()
     settings = replace(base, source_mode="live", raw_dir=raw_dir)
-    return {raw.file_id: raw for raw in acquire_mod.acquire(source, settings, client)}
+    return {raw.file_id: raw for raw in fetch.acquire(source, settings, client)}
 
 
 # --- 2. compare ----------------------------------------------------------------------------
@@ -652,9 +652,9 @@ def promote(source_id: str, downloaded: Mapping[str, Path], *, retrieved: str, v
     fsync_dir(folder)
     os.replace(yaml_partial, path)
     fsync_dir(path.parent)
-    from paccto_data import catalogue
+    from paccto_data.acquire import records
 
-    catalogue.sources.cache_clear()
+    records.sources.cache_clear()
     return list(changes)
 
 

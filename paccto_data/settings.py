@@ -1,4 +1,4 @@
-"""Where things live, read once from the environment (see DESIGN.md, "Environment").
+"""Where things live, read once from the environment (the README's "Configuration").
 
 Relative paths are taken from the project root, so `make run` and a test that points the
 variables at `tmp_path` behave the same from any working directory.
@@ -15,7 +15,8 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 SOURCES_DIR = ASSETS_DIR / "sources"
 SNAPSHOTS_DIR = ASSETS_DIR / "snapshots"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+INDICATORS_PATH = ASSETS_DIR / "indicators.yaml"
+SQL_DIR = Path(__file__).resolve().parent / "warehouse" / "sql"
 
 SOURCE_MODES = ("snapshot", "live")
 

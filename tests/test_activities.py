@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
-from paccto_data.reference import FRAMES, INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.acquire import fetch, records
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import paccto_activities as activities
 from paccto_data.sources.paccto_activities import (
     COLUMNS,
@@ -26,6 +26,7 @@ from paccto_data.sources.paccto_activities import (
     tidy_activities,
     tidy_activity_countries,
 )
+from paccto_data.warehouse.reference import FRAMES
 
 FILE = "activities.csv"
 # The 9 rows whose host is not among their countries (EU venues: Brussels, The Hague).
@@ -36,7 +37,7 @@ HOST_NOT_LISTED = {"ACT-0069": "NLD", "ACT-0070": "BEL", "ACT-0079": "BEL", "ACT
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("paccto_activities"), Settings.from_env())
+    return fetch.local_files(records.source("paccto_activities"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,7 @@ def test_the_register_is_the_accepted_snapshot():
     `python -m paccto_data.sources.paccto_activities accept` copies from it."""
     register = activities.REGISTER_PATH.read_bytes()
     snapshot = activities.SNAPSHOT_PATH.read_bytes()
-    spec = catalogue.source("paccto_activities").file("register")
+    spec = records.source("paccto_activities").file("register")
     assert register == snapshot, (
         "assets/activities/activities.csv differs from the accepted snapshot: run "
         "`python -m paccto_data.sources.paccto_activities accept`")
@@ -155,7 +156,7 @@ def test_the_register_is_the_accepted_snapshot():
 
 
 def test_catalogue_record():
-    source = catalogue.source("paccto_activities")
+    source = records.source("paccto_activities")
     assert source.licence["spdx"] == "CC-BY-4.0" and source.redistribution == "open"
     assert "EL PAcCTO 2.0" in source.publisher
     assert source.vintage == "2026-02-27"  # the newest source_date (ACT-0102, line 103)
@@ -181,7 +182,7 @@ def test_the_vocabularies_match_the_register_and_the_suites(table):
     assert set(t["format"]) == set(voc.codes["format"])
     used = {a for areas in t["crime_areas"] for a in areas.split(";")}
     assert used == set(voc.codes["crime_area"])
-    suite = quality.load_suite_file(quality.suite_path("staging.paccto_activities"))
+    suite = suites.load_suite_file(suites.suite_path("staging.paccto_activities"))
     sets = {e["kwargs"]["column"]: set(e["kwargs"]["value_set"]) for e in suite["expectations"]
             if e["type"] == "expect_column_values_to_be_in_set" and "row_condition" not in e["kwargs"]}
     assert sets["component"] == set(voc.codes["component"])
@@ -362,7 +363,7 @@ def test_accept_copies_the_register_and_records_it(files, tmp_path):
     message = activities.accept(register, snapshot, record, today=dt.date(2027, 5, 2))
     assert "103 activities accepted" in message
     assert snapshot.read_bytes() == register.read_bytes()
-    source = catalogue.load_source(record)  # still valid against the schema
+    source = records.load_source(record)  # still valid against the schema
     spec = source.file("register")
     assert (spec.sha256, spec.bytes) == (hashlib.sha256(register.read_bytes()).hexdigest(),
                                          register.stat().st_size)
@@ -386,15 +387,15 @@ def test_accept_refuses_a_malformed_register_and_changes_nothing(files, tmp_path
 # --- the suites ----------------------------------------------------------------------------
 
 def run_suite(name, frame):
-    suite = quality.load_suite_file(quality.suite_path(name))
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"], name=name)
+    suite = suites.load_suite_file(suites.suite_path(name))
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"], name=name)
 
 
 def test_the_staging_suites_pass_on_the_real_register(table, bridge):
     for name, tidy in (("staging.paccto_activities", table),
                        ("staging.paccto_activity_countries", bridge)):
         outcome = run_suite(name, tidy.table)
-        assert outcome.passed, quality.summary(outcome)
+        assert outcome.passed, suites.summary(outcome)
 
 
 def test_the_staging_suite_catches_what_slips_past(table):

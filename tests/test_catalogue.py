@@ -8,12 +8,12 @@ import pytest
 import yaml
 
 import paccto_data.sources as source_modules
-from paccto_data import acquire, catalogue
+from paccto_data.acquire import fetch, records
 from paccto_data.errors import CatalogueError, SourceFileError
-from paccto_data.http import sha256_of
+from paccto_data.fileio import sha256_of
 from paccto_data.settings import SOURCES_DIR
 
-SOURCES = sorted(catalogue.sources())
+SOURCES = sorted(records.sources())
 
 
 def test_the_catalogue_holds_the_foundation_sources():
@@ -22,7 +22,7 @@ def test_the_catalogue_holds_the_foundation_sources():
 
 @pytest.mark.parametrize("source_id", SOURCES)
 def test_every_snapshot_is_bundled_byte_for_byte(source_id):
-    source = catalogue.source(source_id)
+    source = records.source(source_id)
     for spec in source.files:
         path = source.snapshot_dir / spec.name
         assert path.stat().st_size == spec.bytes, f"{path}: size differs from the YAML"
@@ -58,7 +58,7 @@ def test_a_record_without_a_licence_is_refused_naming_the_field(tmp_path):
     del record["licence"]
     record["id"] = "broken_source"
     with pytest.raises(CatalogueError, match=r"(?s)broken_source\.yaml.*'licence' is a required"):
-        catalogue.load_source(_write(tmp_path, record))
+        records.load_source(_write(tmp_path, record))
 
 
 def test_an_unknown_redistribution_is_refused(tmp_path):
@@ -66,7 +66,7 @@ def test_an_unknown_redistribution_is_refused(tmp_path):
     record["id"] = "broken_source"
     record["redistribution"] = "sort-of-open"
     with pytest.raises(CatalogueError, match=r"redistribution: 'sort-of-open' is not one of"):
-        catalogue.load_source(_write(tmp_path, record))
+        records.load_source(_write(tmp_path, record))
 
 
 def test_a_malformed_sha256_is_refused_naming_the_file_entry(tmp_path):
@@ -74,24 +74,24 @@ def test_a_malformed_sha256_is_refused_naming_the_file_entry(tmp_path):
     record["id"] = "broken_source"
     record["files"][1]["sha256"] = "abc"
     with pytest.raises(CatalogueError, match=r"files/1/sha256"):
-        catalogue.load_source(_write(tmp_path, record))
+        records.load_source(_write(tmp_path, record))
 
 
 def test_the_id_must_match_the_file_name(tmp_path):
     with pytest.raises(CatalogueError, match="differs from the file name"):
-        catalogue.load_source(_write(tmp_path, _record(), name="other_name"))
+        records.load_source(_write(tmp_path, _record(), name="other_name"))
 
 
 def test_a_changed_snapshot_fails_naming_the_file():
-    source = catalogue.source("un_m49")
+    source = records.source("un_m49")
     # The catalogue records another digest for the same bundled file: the check must see it.
     wrong = dataclasses.replace(source.files[0], sha256="0" * 64)
     with pytest.raises(SourceFileError, match=r"UNSD-Methodology\.csv: sha256 c0ad564e.* differs"):
-        acquire.verify_snapshot(source, wrong)
+        fetch.verify_snapshot(source, wrong)
 
 
 def test_a_missing_snapshot_fails_naming_the_file():
-    source = catalogue.source("un_m49")
+    source = records.source("un_m49")
     missing = dataclasses.replace(source.files[0], name="not-there.csv")
     with pytest.raises(SourceFileError, match=r"not-there\.csv: bundled snapshot .* missing"):
-        acquire.verify_snapshot(source, missing)
+        fetch.verify_snapshot(source, missing)

@@ -1,10 +1,10 @@
-"""paccto_data/charts.py: SVG written with plain Python, the same bytes for the same data."""
+"""paccto_data/site/charts.py: SVG written with plain Python, the same bytes for the same data."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from paccto_data import charts
+from paccto_data.site import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 TEXT = charts.Text(title="Intentional homicide rate by sub-region, 2000–2003",

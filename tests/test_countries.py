@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import (
     OVERRIDES_PATH,
     classify_country,
@@ -78,7 +78,7 @@ def test_every_country_in_every_bundled_snapshot_resolves(table):
     """Each tidy function resolves every country name or code in its snapshot (an unknown
     one raises naming file and row); what it drops on purpose carries a reason."""
     staging = staging_tables()[table]
-    files = acquire.local_files(catalogue.source(staging.source_id), Settings.from_env())
+    files = fetch.local_files(records.source(staging.source_id), Settings.from_env())
     tidy = staging.tidy(files)
     if "iso3" in tidy.table.columns:
         assert tidy.table["iso3"].dropna().isin(resolver().iso3).all()
@@ -87,8 +87,8 @@ def test_every_country_in_every_bundled_snapshot_resolves(table):
 
 
 def test_an_unknown_name_in_a_file_names_file_row_column_and_value(tmp_path):
-    source = catalogue.source("wb_population")
-    files = acquire.local_files(source, Settings.from_env())
+    source = records.source("wb_population")
+    files = fetch.local_files(source, Settings.from_env())
     lines = files["country_metadata"].read_bytes().split(b"\n")
     assert lines[1].startswith(b"ABW,")
     lines[1] = b"ATL" + lines[1][3:]  # record 2 (the first after the header): Aruba -> ATL

@@ -8,19 +8,19 @@ import duckdb
 import pytest
 import yaml
 
-from paccto_data.reference import (
+from paccto_data.settings import PROJECT_ROOT, SQL_DIR
+from paccto_data.warehouse.reference import (
     DATA_DICTIONARY_PATH,
     data_dictionary_markdown,
     data_dictionary_sql,
 )
-from paccto_data.settings import PROJECT_ROOT, SQL_DIR
 from tests.test_marts import released_warehouse
 
 DOCUMENTS = sorted((PROJECT_ROOT / "docs").glob("*.md")) + [PROJECT_ROOT / "README.md"]
 SQL_BLOCK = re.compile(r"^```sql\n(.*?)^```", re.MULTILINE | re.DOTALL)
 BLOCKS = [(path, i, sql) for path in DOCUMENTS
           for i, sql in enumerate(SQL_BLOCK.findall(path.read_text(encoding="utf-8")), start=1)]
-REGENERATE = ('python -c "from paccto_data.reference import write_data_dictionary; '
+REGENERATE = ('python -c "from paccto_data.warehouse.reference import write_data_dictionary; '
               'write_data_dictionary()"')
 
 
@@ -66,7 +66,7 @@ def test_every_warehouse_model_is_in_the_dictionary():
 
 
 def test_a_dictionary_entry_without_a_description_is_refused(tmp_path, monkeypatch):
-    from paccto_data import reference
+    from paccto_data.warehouse import reference
 
     text = DATA_DICTIONARY_PATH.read_text(encoding="utf-8").replace(
         "        description: ISO 3166-1 alpha-2 code.\n", "        unit: code\n", 1)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from loopback import Reply
 
-from paccto_data import acquire, catalogue
-from paccto_data.catalogue import Source, SourceFile
+from paccto_data.acquire import fetch, records
+from paccto_data.acquire.records import Source, SourceFile
 from paccto_data.errors import SourceFileError
 from paccto_data.http import HttpClient
 from paccto_data.settings import SNAPSHOTS_DIR, Settings
@@ -103,7 +103,7 @@ def serve_source(loopback, monkeypatch, tmp_path: Path, source: Source,
 
 def one_file_source(fmt: str, name: str, source_id: str = "test_live") -> Source:
     """A catalogue-shaped source with one file of `fmt`, for kinds no bundled source has."""
-    template = next(iter(catalogue.sources().values()))
+    template = next(iter(records.sources().values()))
     spec = SourceFile(id="data", name=name, url=f"https://example.org/{name}",
                       sha256="0" * 64, bytes=1, format=fmt)
     return dataclasses.replace(template, id=source_id, files=(spec,))
@@ -111,7 +111,7 @@ def one_file_source(fmt: str, name: str, source_id: str = "test_live") -> Source
 
 def workbook_bytes(tmp_path: Path) -> bytes:
     """A real workbook: the bundled WGI one if there is one, else a minimal xlsx package."""
-    wgi = catalogue.sources().get("wb_wgi")
+    wgi = records.sources().get("wb_wgi")
     if wgi is not None:
         for spec in wgi.files:
             if spec.format == "xlsx" and (wgi.snapshot_dir / spec.name).is_file():
@@ -135,7 +135,7 @@ def untouched_snapshots():
 
 
 def wb_population() -> Source:
-    source = catalogue.sources().get("wb_population")
+    source = records.sources().get("wb_population")
     if source is None or not zip_groups(source) or not has_snapshots(source):
         pytest.skip("needs the wb_population source with its bundled snapshots")
     return source
@@ -143,16 +143,16 @@ def wb_population() -> Source:
 
 # --- every source, live, from the loopback server -----------------------------------------
 
-@pytest.mark.parametrize("source_id", sorted(catalogue.sources()))
+@pytest.mark.parametrize("source_id", sorted(records.sources()))
 def test_live_acquire_downloads_every_source(loopback, monkeypatch, tmp_path,
                                              untouched_snapshots, source_id):
-    source = catalogue.source(source_id)
+    source = records.source(source_id)
     if not has_snapshots(source):
         pytest.skip(f"{source_id} has no bundled snapshot to replay")
     paths = serve_source(loopback, monkeypatch, tmp_path, source, etag=f'"{source_id}-v1"')
     settings = live_settings(tmp_path)
 
-    raw_files = acquire.acquire(source, settings, fast_client())
+    raw_files = fetch.acquire(source, settings, fast_client())
 
     folder = settings.raw_dir / source_id
     assert [f.file_id for f in raw_files] == [f.id for f in source.files]
@@ -171,24 +171,24 @@ def test_live_acquire_downloads_every_source(loopback, monkeypatch, tmp_path,
     # every distinct URL was fetched exactly once
     for path in set(paths.values()):
         assert len(loopback.requests_to(path)) == 1, path
-    assert acquire.local_files(source, settings) == {f.id: folder / f.name for f in source.files}
+    assert fetch.local_files(source, settings) == {f.id: folder / f.name for f in source.files}
     assert not [p for p in folder.iterdir() if p.name.endswith((".part", ".rejected"))]
     assert not (SNAPSHOTS_DIR / source_id / "manifest.json").exists()
 
 
-@pytest.mark.parametrize("source_id", sorted(catalogue.sources()))
+@pytest.mark.parametrize("source_id", sorted(records.sources()))
 def test_unchanged_upstream_answers_304(loopback, monkeypatch, tmp_path, untouched_snapshots,
                                         source_id):
-    source = catalogue.source(source_id)
+    source = records.source(source_id)
     if not has_snapshots(source):
         pytest.skip(f"{source_id} has no bundled snapshot to replay")
     paths = serve_source(loopback, monkeypatch, tmp_path, source, etag='"same"')
     settings = live_settings(tmp_path)
-    first = acquire.acquire(source, settings, fast_client())
+    first = fetch.acquire(source, settings, fast_client())
     mtimes = {f.file_id: f.path.stat().st_mtime_ns for f in first}
     loopback.clear_log()
 
-    second = acquire.acquire(source, settings, fast_client())
+    second = fetch.acquire(source, settings, fast_client())
 
     for path in set(paths.values()):
         [request] = loopback.requests_to(path)
@@ -199,7 +199,7 @@ def test_unchanged_upstream_answers_304(loopback, monkeypatch, tmp_path, untouch
                                                                before.retrieved)
         if not source.file(after.file_id).member:  # a plain download is not even rewritten
             assert after.path.stat().st_mtime_ns == mtimes[after.file_id]
-    assert acquire.local_files(source, settings) == {f.file_id: f.path for f in first}
+    assert fetch.local_files(source, settings) == {f.file_id: f.path for f in first}
 
 
 # --- ZIP downloads ------------------------------------------------------------------------
@@ -211,10 +211,10 @@ def test_zip_members_come_from_one_download_per_acquire(loopback, monkeypatch, t
     zip_paths = {paths[s.id] for s in source.files if s.member}
     settings = live_settings(tmp_path)
 
-    acquire.acquire(source, settings, fast_client())
+    fetch.acquire(source, settings, fast_client())
     assert {p: len(loopback.requests_to(p)) for p in zip_paths} == dict.fromkeys(zip_paths, 1)
 
-    raw_files = acquire.acquire(source, settings, fast_client())
+    raw_files = fetch.acquire(source, settings, fast_client())
     assert {p: len(loopback.requests_to(p)) for p in zip_paths} == dict.fromkeys(zip_paths, 2)
     assert all(f.not_modified and f.matches_snapshot for f in raw_files)
 
@@ -230,7 +230,7 @@ def test_zip_without_the_expected_member_fails_clearly(loopback, monkeypatch, tm
     settings = live_settings(tmp_path)
 
     with pytest.raises(SourceFileError) as failure:
-        acquire.acquire(source, settings, fast_client())
+        fetch.acquire(source, settings, fast_client())
     message = str(failure.value)
     assert f"matching {missing.member!r}" in message and "found none" in message
     assert "README.txt" in message
@@ -256,7 +256,7 @@ def test_zip_member_cannot_escape_the_source_folder(loopback, monkeypatch, tmp_p
     serve_source(loopback, monkeypatch, tmp_path, source, members={url: content})
     outside = sorted(p for p in tmp_path.rglob("*") if not p.is_relative_to(settings.raw_dir))
 
-    acquire.acquire(source, settings, fast_client())
+    fetch.acquire(source, settings, fast_client())
 
     # the member's bytes went to the catalogue's file name, and only there
     assert (folder / evil_spec.name).read_bytes() == \
@@ -271,7 +271,7 @@ def test_zip_member_cannot_escape_the_source_folder(loopback, monkeypatch, tmp_p
 
 def test_html_page_instead_of_csv_fails_clearly(loopback, monkeypatch, tmp_path,
                                                 untouched_snapshots):
-    source = next((s for s in catalogue.sources().values()
+    source = next((s for s in records.sources().values()
                    if any(f.format == "csv" and not f.member for f in s.files)), None)
     if source is None:
         pytest.skip("no source with a plain CSV file")
@@ -282,7 +282,7 @@ def test_html_page_instead_of_csv_fails_clearly(loopback, monkeypatch, tmp_path,
     settings = live_settings(tmp_path)
 
     with pytest.raises(SourceFileError, match=f"{url} returned an HTML page, not csv"):
-        acquire.acquire(source, settings, fast_client())
+        fetch.acquire(source, settings, fast_client())
     assert not (settings.raw_dir / source.id / spec.name).exists()
     assert (settings.raw_dir / source.id / f"{spec.name}.rejected").read_bytes() == HTML_PAGE
 
@@ -295,7 +295,7 @@ def test_html_page_instead_of_a_binary_or_json_fails_clearly(loopback, monkeypat
     url = loopback.route("/page", Reply(body=HTML_PAGE, content_type="text/html"))
     monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
     with pytest.raises(SourceFileError, match=f"returned an HTML page, not {fmt}"):
-        acquire.acquire(source, live_settings(tmp_path), fast_client())
+        fetch.acquire(source, live_settings(tmp_path), fast_client())
 
 
 def test_world_bank_api_error_with_http_200_fails_clearly(loopback, monkeypatch, tmp_path):
@@ -305,7 +305,7 @@ def test_world_bank_api_error_with_http_200_fails_clearly(loopback, monkeypatch,
     monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url + "?format=json")
     settings = live_settings(tmp_path)
     with pytest.raises(SourceFileError, match="API answered with an error.*Invalid value"):
-        acquire.acquire(source, settings, fast_client())
+        fetch.acquire(source, settings, fast_client())
     assert not (settings.raw_dir / source.id / "population.json").exists()
     [request] = loopback.requests_to("/v2/country/ZZ/indicator/SP.POP.TOTL")
     assert request.path.endswith("?format=json")
@@ -320,22 +320,22 @@ def test_close_delimited_truncated_workbook_fails_check_content(loopback, monkey
     url = loopback.route("/wb.xlsx", Reply(body=workbook, framing="close"),
                          Reply(body=workbook, framing="close", truncate=len(workbook) * 2 // 3))
     monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
-    [good] = acquire.acquire(source, settings, fast_client())  # a complete first download
+    [good] = fetch.acquire(source, settings, fast_client())  # a complete first download
     assert good.path.read_bytes() == workbook
 
     with pytest.raises(SourceFileError, match=f"{url}: not a complete xlsx file"):
-        acquire.acquire(source, settings, fast_client())
+        fetch.acquire(source, settings, fast_client())
     # the cut body was rejected whole: the last good download is still there and valid
     assert good.path.read_bytes() == workbook
-    assert acquire.local_files(source, settings) == {"data": good.path}
-    acquire.check_content(good.path, "xlsx", url)
+    assert fetch.local_files(source, settings) == {"data": good.path}
+    fetch.check_content(good.path, "xlsx", url)
 
 
 def test_server_error_then_success_in_live_mode(loopback, monkeypatch, tmp_path):
     source = one_file_source("csv", "data.csv")
     url = loopback.route("/data.csv", Reply(status=503), Reply(body=b"iso3,value\nMEX,1\n"))
     monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
-    [raw] = acquire.acquire(source, live_settings(tmp_path), fast_client())
+    [raw] = fetch.acquire(source, live_settings(tmp_path), fast_client())
     assert raw.path.read_bytes() == b"iso3,value\nMEX,1\n" and not raw.matches_snapshot
     assert len(loopback.requests_to("/data.csv")) == 2
 
@@ -343,41 +343,41 @@ def test_server_error_then_success_in_live_mode(loopback, monkeypatch, tmp_path)
 # --- local_files --------------------------------------------------------------------------
 
 def test_local_files_in_live_mode(loopback, monkeypatch, tmp_path, untouched_snapshots):
-    source = next((s for s in catalogue.sources().values() if has_snapshots(s)), None)
+    source = next((s for s in records.sources().values() if has_snapshots(s)), None)
     if source is None:
         pytest.skip("no source with bundled snapshots")
     paths = serve_source(loopback, monkeypatch, tmp_path, source, etag='"v1"')
     settings = live_settings(tmp_path)
     with pytest.raises(SourceFileError, match="no live download"):
-        acquire.local_files(source, settings)
+        fetch.local_files(source, settings)
 
-    raw_files = acquire.acquire(source, settings, fast_client())
-    files = acquire.local_files(source, settings)
+    raw_files = fetch.acquire(source, settings, fast_client())
+    files = fetch.local_files(source, settings)
     assert files == {f.file_id: f.path for f in raw_files}
     assert all(p.is_relative_to(settings.raw_dir / source.id) for p in files.values())
 
     tampered = raw_files[0].path
     tampered.write_bytes(tampered.read_bytes() + b"\n")
     with pytest.raises(SourceFileError, match=f"{tampered.name}: changed since it was"):
-        acquire.local_files(source, settings)
+        fetch.local_files(source, settings)
 
     # the next acquire must not let a 304 bless the changed file: it downloads it again
     loopback.clear_log()
-    acquire.acquire(source, settings, fast_client())
+    fetch.acquire(source, settings, fast_client())
     if not source.files[0].member:  # (a ZIP member is re-extracted from the kept archive)
         [request] = loopback.requests_to(paths[source.files[0].id])
         assert request.header("If-None-Match") is None
-    assert acquire.local_files(source, settings) == files
+    assert fetch.local_files(source, settings) == files
     assert tampered.read_bytes() == (source.snapshot_dir / tampered.name).read_bytes()
 
 
 def test_local_files_with_a_broken_manifest_fails_clearly(tmp_path):
-    source = next(iter(catalogue.sources().values()))
+    source = next(iter(records.sources().values()))
     settings = live_settings(tmp_path)
     (settings.raw_dir / source.id).mkdir(parents=True)
     (settings.raw_dir / source.id / "manifest.json").write_text("{not json")
     with pytest.raises(SourceFileError, match="unreadable download manifest"):
-        acquire.local_files(source, settings)
+        fetch.local_files(source, settings)
 
 
 # --- end to end: Dagster materialises raw -> staging -> core from live downloads ----------
@@ -389,7 +389,7 @@ def test_live_build_with_dagster(loopback, monkeypatch, tmp_path, untouched_snap
 
     from paccto_data.definitions import build_definitions
 
-    sources = {sid: catalogue.sources().get(sid) for sid in ("un_m49", "wb_population")}
+    sources = {sid: records.sources().get(sid) for sid in ("un_m49", "wb_population")}
     if not all(s is not None and has_snapshots(s) for s in sources.values()):
         pytest.skip("needs un_m49 and wb_population with their bundled snapshots")
     served = {sid: serve_source(loopback, monkeypatch, tmp_path, s, etag=f'"{sid}"')
@@ -445,4 +445,4 @@ def test_workbook_corrupted_in_transit_fails_check_content(loopback, monkeypatch
     monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
     with pytest.raises(SourceFileError, match=f"{url}: (not a complete xlsx file|member .* is "
                                               "corrupt)"):
-        acquire.acquire(source, live_settings(tmp_path), fast_client())
+        fetch.acquire(source, live_settings(tmp_path), fast_client())

@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from paccto_data.reference import FRAMES, data_dictionary
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.sources import paccto_activities
+from paccto_data.warehouse.reference import FRAMES, data_dictionary
 from tests import support
 
 pytestmark = pytest.mark.e2e
@@ -221,7 +221,7 @@ def test_crime_area_and_headline_columns_follow_the_yaml(warehouse):
             "AND table_name = ?", [table]).fetchall()]
         missing = [f"n_{a}" for a in areas if f"n_{a}" not in columns]
         assert not missing, (f"marts.{table} has no column for crime areas {missing}: add "
-                             f"them to paccto_data/sql/marts/{table}.sql")
+                             f"them to paccto_data/warehouse/sql/marts/{table}.sql")
         missing = [h for h in headline if h not in columns or f"{h}_source_id" not in columns]
         assert not missing, f"marts.{table} lacks headline indicators {missing}"
     # The crime-area counts add up to the crime-area mentions of the LAC country rows.

@@ -14,12 +14,26 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from paccto_data import catalog, publish
+from paccto_data import fileio
 from paccto_data.definitions import build_definitions
+from paccto_data.errors import LicenceError, PackageInvalidError, PublicationError
+from paccto_data.publication.licences import (
+    SourceRecord,
+    check_licences,
+    column_sources,
+    licence_problems,
+    source_records,
+)
+from paccto_data.publication.package import build_package, vintage_date
+from paccto_data.publication.release import aside, recover, release_folder
+from paccto_data.publication.spec import load_spec, package_specs
+from paccto_data.publication.tables import column_text, format_cell
+from paccto_data.publication.validation import validate_package
 from paccto_data.settings import ASSETS_DIR
+from paccto_data.site import catalog
 from tests.support import build, environment, failed_steps, tmp_settings
 
-SPECS = publish.package_specs()
+SPECS = package_specs()
 HOMICIDE = SPECS["lac-homicide"]
 
 
@@ -63,7 +77,7 @@ def scratch_warehouse(built, tmp_path):
 def released(warehouse, tmp_path):
     """A first release in tmp_path/published; returns (publish_dir, its files)."""
     publish_dir = tmp_path / "published"
-    publish.publish(warehouse, [HOMICIDE], publish_dir)
+    catalog.publish(warehouse, [HOMICIDE], publish_dir)
     return publish_dir, files_of(publish_dir)
 
 
@@ -83,8 +97,8 @@ def test_a_spec_that_breaks_the_schema_is_refused_with_the_path_and_property(tmp
     del record["title_es"]
     path = tmp_path / "lac-homicide.yaml"
     path.write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(publish.PublicationError) as error:
-        publish.load_spec(path)
+    with pytest.raises(PublicationError) as error:
+        load_spec(path)
     assert str(path) in str(error.value)
     assert "version" in str(error.value) and "title_es" in str(error.value)
 
@@ -96,8 +110,8 @@ def test_a_spec_reading_staging_or_leaving_a_column_unsourced_is_refused(tmp_pat
     del countries["fields"][1]["sources"]
     path = tmp_path / "lac-homicide.yaml"
     path.write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(publish.PublicationError) as error:
-        publish.load_spec(path)
+    with pytest.raises(PublicationError) as error:
+        load_spec(path)
     assert "staging.un_m49" in str(error.value)
     assert "['m49'] must name their `sources`" in str(error.value)
 
@@ -113,7 +127,7 @@ def test_the_homicide_unit_is_the_indicator_catalogue_unit():
 
 
 def _source(source_id, redistribution, licence="CC-BY-4.0"):
-    return publish.SourceRecord(source_id, source_id, "publisher", "https://example.org",
+    return SourceRecord(source_id, source_id, "publisher", "https://example.org",
                                 licence, licence, "https://example.org/licence",
                                 redistribution, "citation", "2024")
 
@@ -125,11 +139,11 @@ def test_the_licence_gate_names_package_resource_column_source_and_licence():
     frame = pa.table({"iso3": ["JAM", "JAM"], "year": [2022, 2022], "value": [1.0, 2.0],
                       "unit": ["x", "x"], "source_id": ["unodc_homicide", "ti_cpi"],
                       "flag": [None, None]})
-    derivation = {"homicide_rate": publish.column_sources(HOMICIDE.name, resource, frame)}
+    derivation = {"homicide_rate": column_sources(HOMICIDE.name, resource, frame)}
     sources = {"unodc_homicide": _source("unodc_homicide", "open"),
                "ti_cpi": _source("ti_cpi", "unmodified-only", "CC-BY-ND-4.0")}
-    with pytest.raises(publish.LicenceError) as error:
-        publish.check_licences(HOMICIDE.name, derivation, sources)
+    with pytest.raises(LicenceError) as error:
+        check_licences(HOMICIDE.name, derivation, sources)
     lines = str(error.value).splitlines()[1:]
     assert len(lines) == len(resource.fields)  # every column carries the CPI rows
     assert lines[2].strip() == (
@@ -138,7 +152,7 @@ def test_the_licence_gate_names_package_resource_column_source_and_licence():
         "sources may be published")
     del sources["ti_cpi"]
     assert "source 'ti_cpi' is not in core.dim_source" in "\n".join(
-        publish.licence_problems(HOMICIDE.name, derivation, sources))
+        licence_problems(HOMICIDE.name, derivation, sources))
 
 
 @pytest.mark.e2e
@@ -151,17 +165,17 @@ def test_publishing_rows_from_a_non_open_source_is_refused_before_writing(scratc
             licence_spdx = 'CC-BY-ND-4.0', redistribution = 'unmodified-only'
         WHERE source_id = 'unodc_homicide'""")
     folder = tmp_path / "lac-homicide"
-    with pytest.raises(publish.LicenceError) as error:
-        publish.build_package(conn, HOMICIDE, folder)
+    with pytest.raises(LicenceError) as error:
+        build_package(conn, HOMICIDE, folder)
     assert ("package lac-homicide, resource homicide_rate, column value: derives from source "
             "unodc_homicide under licence CC-BY-ND-4.0 (redistribution 'unmodified-only')"
             in str(error.value))
     assert not folder.exists()
     publish_dir, before = released
-    with pytest.raises(publish.LicenceError):
-        publish.publish(conn, [HOMICIDE], publish_dir)
+    with pytest.raises(LicenceError):
+        catalog.publish(conn, [HOMICIDE], publish_dir)
     assert files_of(publish_dir) == before
-    assert not publish.aside(publish_dir, "tmp").exists()
+    assert not aside(publish_dir, "tmp").exists()
 
 
 @pytest.mark.e2e
@@ -169,8 +183,8 @@ def test_a_declared_column_source_that_is_not_open_is_refused(scratch_warehouse,
     conn = scratch_warehouse
     conn.execute("UPDATE core.dim_source SET redistribution = 'internal' "
                  "WHERE source_id = 'wb_population'")
-    with pytest.raises(publish.LicenceError) as error:
-        publish.build_package(conn, HOMICIDE, tmp_path / "lac-homicide")
+    with pytest.raises(LicenceError) as error:
+        build_package(conn, HOMICIDE, tmp_path / "lac-homicide")
     assert str(error.value).splitlines()[1:] == [
         "  package lac-homicide, resource countries, column income_group: derives from source "
         "wb_population under licence CC-BY-4.0 (redistribution 'internal'); only 'open' "
@@ -183,7 +197,7 @@ def test_a_declared_column_source_that_is_not_open_is_refused(scratch_warehouse,
 @pytest.mark.e2e
 def test_the_released_package_validates_with_frictionless_and_our_checks(built):
     folder = built.publish_dir / "lac-homicide"
-    assert publish.validate_package(folder) == []
+    assert validate_package(folder) == []
     # frictionless on its own, over every resource, as a researcher runs it
     report = frictionless.Package(descriptor_of(folder), basepath=str(folder)).validate()
     assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"])
@@ -201,9 +215,9 @@ def test_the_descriptor_is_data_package_v2_with_keys_licences_and_sources(built,
     vintages = dict(warehouse.execute("SELECT source_id, vintage FROM core.dim_source").fetchall())
     used = ["un_m49", "unodc_homicide", "wb_population"]
     assert descriptor["created"] == max(
-        publish.vintage_date(vintages[s]) for s in used) + "T00:00:00Z"
+        vintage_date(vintages[s]) for s in used) + "T00:00:00Z"
     assert [s["title"] for s in descriptor["sources"]] == [
-        publish.source_records(warehouse)[s].title for s in used]
+        source_records(warehouse)[s].title for s in used]
     assert {lic.get("name") for lic in descriptor["licenses"]} == {"CC-BY-4.0", None}
     resources = {r["name"]: r for r in descriptor["resources"]}
     assert list(resources) == ["countries", "countries_parquet", "homicide_rate",
@@ -265,7 +279,7 @@ def test_the_readme_covers_contents_coverage_method_caveats_licences_and_citatio
     for heading in ("## Contents", "## How it was made", "## Caveats",
                     "## Licence and attribution", "## Citation", "## Resumen en español"):
         assert heading in readme
-    for source in publish.source_records(warehouse).values():
+    for source in source_records(warehouse).values():
         if source.id in ("un_m49", "unodc_homicide", "wb_population"):
             assert source.citation in readme and source.licence_url in readme
     assert "version 1.0.0" in readme and HOMICIDE.title_es in readme
@@ -276,8 +290,8 @@ def test_the_readme_covers_contents_coverage_method_caveats_licences_and_citatio
 def test_a_rebuild_from_unchanged_inputs_is_byte_identical(built, warehouse, tmp_path):
     first = tmp_path / "first" / "lac-homicide"
     second = tmp_path / "second" / "lac-homicide"
-    publish.build_package(warehouse, HOMICIDE, first)
-    publish.build_package(warehouse, HOMICIDE, second)
+    build_package(warehouse, HOMICIDE, first)
+    build_package(warehouse, HOMICIDE, second)
     files = files_of(first)
     assert set(files) == {"README.md", "datapackage.json", "CITATION.cff", "CHANGELOG.md",
                           "data/countries.csv", "data/countries.parquet",
@@ -294,27 +308,27 @@ def test_a_rebuild_from_unchanged_inputs_is_byte_identical(built, warehouse, tmp
 def test_a_kill_between_the_two_renames_is_recovered_at_the_next_start(warehouse, released):
     publish_dir, before = released
     newer = dataclasses.replace(HOMICIDE, version="1.0.1")
-    tmp, old = publish.aside(publish_dir, "tmp"), publish.aside(publish_dir, "old")
-    publish.build_package(warehouse, newer, tmp / newer.name)
+    tmp, old = aside(publish_dir, "tmp"), aside(publish_dir, "old")
+    build_package(warehouse, newer, tmp / newer.name)
     os.rename(publish_dir, old)  # the first rename of the swap, then the process dies
     assert not publish_dir.exists()
 
-    done = publish.recover(publish_dir)
+    done = recover(publish_dir)
     assert files_of(publish_dir) == before
     assert not old.exists() and not tmp.exists()
     assert len(done) == 2 and "restored" in done[0]
     # the next release goes through
-    publish.publish(warehouse, [newer], publish_dir)
+    catalog.publish(warehouse, [newer], publish_dir)
     assert descriptor_of(publish_dir / "lac-homicide")["version"] == "1.0.1"
 
 
 @pytest.mark.e2e
 def test_a_swap_killed_before_deleting_the_old_release_keeps_the_new_one(warehouse, released):
     publish_dir, before = released
-    old = publish.aside(publish_dir, "old")
+    old = aside(publish_dir, "old")
     shutil.copytree(publish_dir, old)
     (publish_dir / "lac-homicide" / "README.md").write_text("new release", encoding="utf-8")
-    publish.recover(publish_dir)
+    recover(publish_dir)
     assert not old.exists()
     assert (publish_dir / "lac-homicide" / "README.md").read_text(encoding="utf-8") \
         == "new release"
@@ -329,12 +343,12 @@ def test_a_failed_validation_leaves_the_previous_release_as_it_was(warehouse, re
         if f.name == "value" else f for f in homicide.fields)
     broken = dataclasses.replace(HOMICIDE, version="1.1.0", resources=(
         HOMICIDE.resource("countries"), dataclasses.replace(homicide, fields=tightened)))
-    with pytest.raises(publish.PackageInvalidError) as error:
-        publish.publish(warehouse, [broken], publish_dir)
+    with pytest.raises(PackageInvalidError) as error:
+        catalog.publish(warehouse, [broken], publish_dir)
     assert "lac-homicide/homicide_rate, row " in str(error.value)
     assert 'constraint-error: constraint "maximum" is "1"' in str(error.value)
     assert files_of(publish_dir) == before
-    assert not publish.aside(publish_dir, "tmp").exists()
+    assert not aside(publish_dir, "tmp").exists()
 
 
 @pytest.mark.e2e
@@ -342,12 +356,12 @@ def test_a_file_changed_after_writing_is_caught_by_the_sha256_check(warehouse, r
     publish_dir, before = released
 
     def build_then_tamper(tmp):
-        publish.build_package(warehouse, HOMICIDE, tmp / HOMICIDE.name)
+        build_package(warehouse, HOMICIDE, tmp / HOMICIDE.name)
         parquet = tmp / HOMICIDE.name / "data" / "countries.parquet"
         parquet.write_bytes(parquet.read_bytes() + b"\0")
 
-    with pytest.raises(publish.PackageInvalidError) as error:
-        publish.release(publish_dir, build_then_tamper)
+    with pytest.raises(PackageInvalidError) as error:
+        release_folder(publish_dir, build_then_tamper)
     message = str(error.value)
     assert "lac-homicide/data/countries.parquet: sha256:" in message
     assert files_of(publish_dir) == before
@@ -427,8 +441,8 @@ def test_a_spec_without_countries_or_with_an_unreferenced_country_code_is_refuse
     record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
     del record["resources"][1]["foreign_keys"]
     record["resources"][0]["name"] = "areas"
-    with pytest.raises(publish.PublicationError) as error:
-        publish.load_spec(_write_spec(tmp_path, record))
+    with pytest.raises(PublicationError) as error:
+        load_spec(_write_spec(tmp_path, record))
     assert "every package has a `countries` resource" in str(error.value)
     assert "resource homicide_rate: the country code 'iso3' needs a foreign key to " \
            "countries.iso3" in str(error.value)
@@ -439,12 +453,12 @@ def test_the_csv_text_of_a_column_is_the_same_as_format_cell_gives():
 
     values = [0.1, 1.0, 100.0, -0.0, 1e-05, 1e16, 123456789.123, 2.5e-7, 47.090176, None]
     array = pa.array(values, pa.float64())
-    assert publish.column_text(array, "number") == [publish.format_cell(v, "number")
+    assert column_text(array, "number") == [format_cell(v, "number")
                                                     for v in values]
-    assert publish.column_text(array, "number")[4:6] == ["0.00001", "10000000000000000"]
-    assert publish.column_text(pa.array([True, None, False]), "boolean") == ["true", "", "false"]
-    with pytest.raises(publish.PublicationError, match="non-finite"):
-        publish.column_text(pa.array([1.0, float("nan")]), "number")
+    assert column_text(array, "number")[4:6] == ["0.00001", "10000000000000000"]
+    assert column_text(pa.array([True, None, False]), "boolean") == ["true", "", "false"]
+    with pytest.raises(PublicationError, match="non-finite"):
+        column_text(pa.array([1.0, float("nan")]), "number")
 
 
 # --- every package of the release -----------------------------------------------------------
@@ -454,7 +468,7 @@ def test_the_csv_text_of_a_column_is_the_same_as_format_cell_gives():
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_every_released_package_validates_and_names_its_version_everywhere(built, name):
     folder = built.publish_dir / name
-    assert publish.validate_package(folder) == []
+    assert validate_package(folder) == []
     descriptor = descriptor_of(folder)
     assert descriptor["version"] == SPECS[name].version  # a first release takes the base
     citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
@@ -483,7 +497,7 @@ def test_every_released_package_validates_and_names_its_version_everywhere(built
 
 @pytest.mark.e2e
 def test_no_published_table_holds_cpi_or_any_source_that_is_not_open(built, warehouse):
-    open_sources = {s.title for s in publish.source_records(warehouse).values()
+    open_sources = {s.title for s in source_records(warehouse).values()
                     if s.redistribution == "open"}
     for name in SPECS:
         descriptor = descriptor_of(built.publish_dir / name)
@@ -533,7 +547,7 @@ def test_the_country_panel_publishes_the_open_columns_with_their_sources(built, 
     assert "cpi_score" not in panel.column_names
     sources = {r["name"]: {s["title"] for s in r["sources"]}
                for r in descriptor_of(folder)["resources"]}
-    records = publish.source_records(warehouse)
+    records = source_records(warehouse)
     assert sources["country_year"] == {records[s].title for s in (
         "un_m49", "unodc_homicide", "wb_wgi", "wb_population", "paccto_activities")}
 
@@ -559,10 +573,10 @@ def test_a_spec_that_publishes_the_cpi_column_is_refused_naming_column_source_li
         "population, population_source_id, cpi_score, cpi_score_source_id,")
     at = [f["name"] for f in panel["fields"]].index("population_source_id") + 1
     panel["fields"][at:at] = CPI_FIELDS
-    spec = publish.load_spec(_write_spec(tmp_path, record))
+    spec = load_spec(_write_spec(tmp_path, record))
     folder = tmp_path / "out" / "lac-country-profiles"
-    with pytest.raises(publish.LicenceError) as error:
-        publish.build_package(warehouse, spec, folder)
+    with pytest.raises(LicenceError) as error:
+        build_package(warehouse, spec, folder)
     assert [line.strip() for line in str(error.value).splitlines()[1:]] == [
         f"package lac-country-profiles, resource country_year, column {column}: derives from "
         "source ti_cpi under licence CC-BY-ND-4.0 (redistribution 'unmodified-only'); only "
@@ -604,7 +618,7 @@ def test_a_data_change_bumps_the_version_and_the_changelog_says_what_changed(
     conn.execute("DELETE FROM core.fact_indicator WHERE " + HOMICIDE_WHERE.format("BRA", 1990))
     conn.execute(HOMICIDE_ROW)
     new = tmp_path / "new" / "lac-homicide"
-    report = publish.build_package(conn, HOMICIDE, new, previous=previous_homicide)
+    report = build_package(conn, HOMICIDE, new, previous=previous_homicide)
     assert (report.previous_version, report.version) == ("1.0.0", "1.1.0")
     entry = _entry(new, "1.1.0")
     assert "- homicide_rate: 1 row added (JAM 2030); 1 row removed (BRA 1990); values revised " \
@@ -619,11 +633,11 @@ def test_a_data_change_bumps_the_version_and_the_changelog_says_what_changed(
     assert "Version 1.1.0," in (new / "README.md").read_text(encoding="utf-8")
     assert yaml.safe_load((new / "CITATION.cff").read_text(encoding="utf-8"))["version"] == \
         "1.1.0"
-    assert publish.validate_package(new) == []
+    assert validate_package(new) == []
 
     # nothing changed since: the next build keeps 1.1.0 and every byte
     again = tmp_path / "again" / "lac-homicide"
-    report = publish.build_package(conn, HOMICIDE, again, previous=new)
+    report = build_package(conn, HOMICIDE, again, previous=new)
     assert report.version == "1.1.0" and report.changes == ()
     assert files_of(again) == files_of(new)
 
@@ -634,7 +648,7 @@ def test_revised_values_alone_bump_the_patch_version(scratch_warehouse, previous
     scratch_warehouse.execute("UPDATE core.fact_indicator SET value = 47.1 WHERE "
                               + HOMICIDE_WHERE.format("JAM", 2020))
     new = tmp_path / "new" / "lac-homicide"
-    assert publish.build_package(scratch_warehouse, HOMICIDE, new,
+    assert build_package(scratch_warehouse, HOMICIDE, new,
                                  previous=previous_homicide).version == "1.0.1"
     assert "- homicide_rate: values revised in 1 row [value 1] (JAM 2020); 1,121 rows now." \
         in _entry(new, "1.0.1")
@@ -649,7 +663,7 @@ def test_a_removed_field_bumps_the_major_version(warehouse, previous_homicide, t
     spec = dataclasses.replace(HOMICIDE, resources=(HOMICIDE.resource("countries"),
                                                     without_flag))
     new = tmp_path / "new" / "lac-homicide"
-    assert publish.build_package(warehouse, spec, new,
+    assert build_package(warehouse, spec, new,
                                  previous=previous_homicide).version == "2.0.0"
     assert "- homicide_rate: field flag removed; 1,121 rows now." in _entry(new, "2.0.0")
 
@@ -658,12 +672,12 @@ def test_a_removed_field_bumps_the_major_version(warehouse, previous_homicide, t
 def test_a_higher_spec_version_wins_and_unchanged_data_keeps_every_byte(
         warehouse, previous_homicide, tmp_path):
     same = tmp_path / "same" / "lac-homicide"
-    report = publish.build_package(warehouse, HOMICIDE, same, previous=previous_homicide)
+    report = build_package(warehouse, HOMICIDE, same, previous=previous_homicide)
     assert report.version == "1.0.0" and report.changes == ()
     assert files_of(same) == files_of(previous_homicide)
 
     raised = tmp_path / "raised" / "lac-homicide"
-    publish.build_package(warehouse, dataclasses.replace(HOMICIDE, version="1.3.0"), raised,
+    build_package(warehouse, dataclasses.replace(HOMICIDE, version="1.3.0"), raised,
                           previous=previous_homicide)
     assert "- The package spec sets version 1.3.0; the data did not change." in \
         _entry(raised, "1.3.0")
@@ -678,10 +692,10 @@ def releases(built, tmp_path_factory):
     first (versioned against itself)."""
     root = tmp_path_factory.mktemp("releases")
     with duckdb.connect(str(built.build_db), read_only=True) as conn:
-        first = publish.publish(conn, SPECS.values(), root / "one")
+        first = catalog.publish(conn, SPECS.values(), root / "one")
         before = files_of(root / "one")
-        publish.publish(conn, SPECS.values(), root / "two")
-        again = publish.publish(conn, SPECS.values(), root / "one")
+        catalog.publish(conn, SPECS.values(), root / "two")
+        again = catalog.publish(conn, SPECS.values(), root / "one")
     return root, before, first, again
 
 
@@ -719,7 +733,7 @@ def test_catalog_json_gives_every_package_version_licence_size_and_coverage(buil
         assert {f["path"] for f in entry["files"]} == {
             p.relative_to(built.publish_dir).as_posix() for p in folder.rglob("*") if p.is_file()}
         for f in entry["files"]:
-            assert f["sha256"] == publish.sha256_of(built.publish_dir / f["path"])
+            assert f["sha256"] == fileio.sha256_of(built.publish_dir / f["path"])
     homicide = next(p for p in record["packages"] if p["name"] == "lac-homicide")
     countries, first, last, rows = warehouse.execute("""
         SELECT count(DISTINCT iso3), min(year), max(year), count(*) FROM core.fact_indicator
@@ -772,7 +786,7 @@ def test_catalog_jsonld_is_a_dcat_ap_catalogue_of_every_file(built):
             assert d["dcat:byteSize"] == {"@value": str(path.stat().st_size),
                                           "@type": "xsd:nonNegativeInteger"}
             assert d["spdx:checksum"]["spdx:checksumValue"]["@value"] == \
-                publish.sha256_of(path)
+                fileio.sha256_of(path)
             assert d["spdx:checksum"]["spdx:algorithm"]["@id"] == \
                 "spdx:checksumAlgorithm_sha256"
             assert d["dcat:mediaType"]["@id"].startswith(

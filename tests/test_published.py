@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from paccto_data import catalog
-from paccto_data.publish import package_specs, sha256_of, validate_package
+from paccto_data.fileio import sha256_of
+from paccto_data.publication.spec import package_specs
+from paccto_data.publication.validation import validate_package
 from paccto_data.settings import Settings
+from paccto_data.site import catalog
 
 PUBLISHED = Settings.from_env().publish_dir
 PACKAGES = sorted(p.parent for p in PUBLISHED.glob("*/datapackage.json"))

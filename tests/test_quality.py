@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from paccto_data import quality
+from paccto_data.quality import suites
 from paccto_data.settings import EXPECTATIONS_DIR
 
 ROWS = pd.DataFrame({
@@ -26,16 +26,16 @@ def test_a_failing_expectation_reports_observed_value_failing_rows_and_a_sample(
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "min_value": 0}},
         {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 3}},
     )
-    outcome = quality.validate(ROWS, suite, key_columns=["iso3", "year"])
+    outcome = suites.validate(ROWS, suite, key_columns=["iso3", "year"])
     assert not outcome.passed and outcome.could_not_run is None
     by_type = {o.type: o for o in outcome.outcomes}
     negative = by_type["expect_column_values_to_be_between"]
     assert negative.unexpected_count == 1
     assert negative.sample == [{"iso3": "DMA", "year": 2022, "value": -1.0}]
     assert by_type["expect_table_row_count_to_be_between"].observed_value == 5
-    summary = quality.summary(outcome)
+    summary = suites.summary(outcome)
     assert "expect_column_values_to_be_between(value)" in summary and "DMA" in summary
-    metadata = quality.outcome_metadata(outcome)
+    metadata = suites.outcome_metadata(outcome)
     assert metadata["failed"].value == 2
     assert "DMA" in metadata["failures"].value
 
@@ -47,17 +47,17 @@ def test_a_foreign_key_parameter_is_filled_from_the_warehouse():
     suite = _suite({"type": "expect_column_values_to_be_in_set",
                     "kwargs": {"column": "iso3",
                                "value_set": {"$PARAMETER": "core__dim_country__iso3"}}})
-    parameters = quality.warehouse_parameters(conn, quality.parameter_names(suite))
+    parameters = suites.warehouse_parameters(conn, suites.parameter_names(suite))
     assert parameters == {"core__dim_country__iso3": ["DMA", "JAM", "URY"]}
-    outcome = quality.validate(ROWS, suite, parameters, key_columns=["iso3", "year"])
+    outcome = suites.validate(ROWS, suite, parameters, key_columns=["iso3", "year"])
     assert not outcome.passed
     assert outcome.outcomes[0].sample == [{"iso3": "XXX", "year": 2022}]
 
 
 def test_a_passing_suite_passes():
     suite = _suite({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "iso3"}})
-    outcome = quality.validate(ROWS, suite)
-    assert outcome.passed and quality.summary(outcome) == "1 expectations passed"
+    outcome = suites.validate(ROWS, suite)
+    assert outcome.passed and suites.summary(outcome) == "1 expectations passed"
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -68,15 +68,15 @@ def test_a_passing_suite_passes():
 def test_an_empty_or_unreadable_suite_cannot_run(tmp_path, content, reason):
     path = tmp_path / "staging.empty.json"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
-    with pytest.raises(quality.SuiteError, match=reason):
-        quality.load_suite_file(path)
+    with pytest.raises(suites.SuiteError, match=reason):
+        suites.load_suite_file(path)
 
 
 def test_an_unknown_expectation_type_means_the_check_could_not_run():
-    outcome = quality.validate(ROWS, _suite({"type": "expect_the_unexpected", "kwargs": {}}))
+    outcome = suites.validate(ROWS, _suite({"type": "expect_the_unexpected", "kwargs": {}}))
     assert not outcome.passed
     assert "cannot load the suite" in outcome.could_not_run
-    assert quality.summary(outcome).startswith("check could not run")
+    assert suites.summary(outcome).startswith("check could not run")
 
 
 def test_an_expectation_that_raises_means_the_check_could_not_run():
@@ -84,7 +84,7 @@ def test_an_expectation_that_raises_means_the_check_could_not_run():
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "iso3"}},
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "renamed_column"}},
     )
-    outcome = quality.validate(ROWS, suite)
+    outcome = suites.validate(ROWS, suite)
     assert not outcome.passed
     assert "renamed_column" in outcome.could_not_run
     assert "does not exist" in outcome.could_not_run
@@ -98,7 +98,7 @@ def test_every_suite_in_the_repository_loads_every_expectation_it_holds():
     paths = sorted(EXPECTATIONS_DIR.glob("*.json"))
     assert paths, "no suites in expectations/"
     for path in paths:
-        suite = quality.load_suite_file(path)
+        suite = suites.load_suite_file(path)
         assert suite["name"] == path.stem, f"{path}: name differs from the file name"
         for expectation in suite["expectations"]:
             ExpectationConfiguration(type=expectation["type"],
@@ -113,14 +113,14 @@ def test_a_distinct_set_failure_names_the_missing_values():
         {"type": "expect_table_columns_to_match_set",
          "kwargs": {"column_set": ["iso3", "year", "value", "flag"], "exact_match": True}},
     )
-    outcome = quality.validate(ROWS, suite, key_columns=["iso3", "year"])
+    outcome = suites.validate(ROWS, suite, key_columns=["iso3", "year"])
     contain, columns = outcome.outcomes
     assert contain.observed_value is None
     assert contain.details == {"missing_count": 1, "partial_missing_list": ["TTO"]}
     assert columns.details == {"details": {"mismatched": {"missing": ["flag"]}}}
-    summary = quality.summary(outcome)
+    summary = suites.summary(outcome)
     assert "missing ['TTO']" in summary and '"missing": ["flag"]' in summary
-    metadata = quality.outcome_metadata(outcome)
+    metadata = suites.outcome_metadata(outcome)
     assert metadata["results"].value[0]["details"]["partial_missing_list"] == ["TTO"]
     assert "TTO" in metadata["failures"].value
 
@@ -136,9 +136,9 @@ def test_results_follow_the_suite_file_and_state_its_kwargs():
         {"type": "expect_column_values_to_be_in_set",
          "kwargs": {"column": "iso3", "value_set": {"$PARAMETER": "core__dim_country__iso3"}}},
     )
-    outcome = quality.validate(ROWS, suite, {"core__dim_country__iso3": ["JAM", "URY", "DMA"]})
+    outcome = suites.validate(ROWS, suite, {"core__dim_country__iso3": ["JAM", "URY", "DMA"]})
     assert [o.type for o in outcome.outcomes] == [e["type"] for e in suite["expectations"]]
     between, _, in_set = outcome.outcomes
     assert between.rule() == 'min_value=0, row_condition=iso3 != "XXX"'
     assert in_set.kwargs["value_set"] == {"$PARAMETER": "core__dim_country__iso3"}
-    assert "(rule: min_value=0" in quality.summary(outcome)
+    assert "(rule: min_value=0" in suites.summary(outcome)

@@ -16,13 +16,16 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import acquire, catalogue, quality_report, reference
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import read_m49
 from paccto_data.defs import quality_checks
-from paccto_data.defs.quality_checks import RuleError, evaluate, load_rules
+from paccto_data.quality import report as quality_report
+from paccto_data.quality import rules as quality_rules
+from paccto_data.quality.rules import RuleError, evaluate, load_rules
 from paccto_data.settings import Settings
 from paccto_data.sources.unodc_homicide import tidy_homicide
 from paccto_data.sources.wb_homicide import TABLES as WB_TABLES
+from paccto_data.warehouse import reference
 
 DISAGGREGATIONS = ("sex", "age", "category", "dimension")
 
@@ -32,8 +35,8 @@ def database(tmp_path_factory):
     """core.dim_country, core.dim_indicator and core.fact_indicator (homicide_rate from two
     sources), real rows."""
     settings = Settings.from_env()
-    unodc = tidy_homicide(acquire.local_files(catalogue.source("unodc_homicide"), settings)).table
-    wb = WB_TABLES["wb_homicide"](acquire.local_files(catalogue.source("wb_homicide"), settings)).table
+    unodc = tidy_homicide(fetch.local_files(records.source("unodc_homicide"), settings)).table
+    wb = WB_TABLES["wb_homicide"](fetch.local_files(records.source("wb_homicide"), settings)).table
     m49 = read_m49()
     partners = set(reference.country_groups().query("group_id == 'programme_partner'").iso3)
     path = tmp_path_factory.mktemp("quality") / "build.duckdb"
@@ -61,7 +64,7 @@ def database(tmp_path_factory):
     conn.close()
 
 
-def rule(name: str, **changes) -> quality_checks.Rule:
+def rule(name: str, **changes) -> quality_rules.Rule:
     found = next(r for r in load_rules() if r.name == name)
     return dataclasses.replace(found, spec={**found.spec, **changes})
 
@@ -71,7 +74,7 @@ def test_the_rules_name_real_indicators_and_sources():
     assert len({r.name for r in rules}) == len(rules) >= 3
     assert {r.kind for r in rules} == {"coverage", "jumps", "cross_source"}
     indicators = set(reference.indicator_catalogue()["id"])
-    sources = set(catalogue.sources())
+    sources = set(records.sources())
     for r in rules:
         assert r.why and r.table == "core.fact_indicator", r.name
         if r.kind == "jumps":

@@ -32,8 +32,9 @@ import pytest
 import yaml
 from loopback import Reply
 
-from paccto_data import catalogue, refresh
-from paccto_data.catalogue import load_source
+from paccto_data import refresh
+from paccto_data.acquire import records
+from paccto_data.acquire.records import load_source
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT
 
 HOMICIDE = "homicide-rate-unodc.csv"
@@ -123,7 +124,7 @@ def changed_population_csv() -> bytes:
 
 def serve_population(loopback, monkeypatch, tmp_path: Path, data: bytes) -> str:
     """The World Bank bulk ZIP (one download holding the three CSVs), built in tmp_path."""
-    source = catalogue.source("wb_population")
+    source = records.source("wb_population")
     archive = tmp_path / "API_SP.POP.TOTL_DS2_en_csv_v2.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
         for spec in source.files:
@@ -222,7 +223,7 @@ def test_report_of_the_world_bank_zip(loopback, monkeypatch, tmp_path):
 def test_a_table_without_year_is_compared_on_its_own_key(tmp_path):
     # un_m49 has no year nor value: its rows match on iso3 and the other columns are values.
     # UNSD-Methodology.csv line 95: ...;013;Central America;Mexico;484;MX;MEX;;;
-    source = catalogue.source("un_m49")
+    source = records.source("un_m49")
     downloaded = {}
     for spec in source.files:
         downloaded[spec.id] = tmp_path / spec.name
@@ -333,7 +334,7 @@ def test_yes_without_vintage_keeps_it_and_replaces_only_changed_members(
     record = load_source(path)
     assert record.vintage == "2025-07-01"
     assert record.file("data").sha256 == sha256(data)
-    assert record.file("country_metadata") == catalogue.source("wb_population").file(
+    assert record.file("country_metadata") == records.source("wb_population").file(
         "country_metadata")
 
 
@@ -341,7 +342,7 @@ def test_taken_from_is_dropped_when_the_catalogue_url_was_used(tmp_path):
     root = assets_copy(tmp_path, "unodc_homicide")
     new = tmp_path / "new.csv"
     new.write_bytes(changed_homicide())
-    source = catalogue.source("unodc_homicide")
+    source = records.source("unodc_homicide")
     assert refresh.promote("unodc_homicide", {"data": new}, retrieved="2026-12-01",
                            vintage="2026", urls={"data": source.files[0].url},
                            assets_root=root) == ["data"]
@@ -452,7 +453,7 @@ def test_unknown_source_and_bad_vintage(capsys):
 
 
 def test_downloads_never_go_under_the_assets(tmp_path):
-    source = catalogue.source("unodc_homicide")
+    source = records.source("unodc_homicide")
     for raw_dir in (ASSETS_DIR / "snapshots", ASSETS_DIR):
         with pytest.raises(refresh.RefreshError, match="downloads never go under"):
             refresh.download(source, raw_dir)
@@ -476,14 +477,14 @@ def test_a_failure_while_staging_leaves_everything_as_it_was(tmp_path):
 
 # --- the in-place YAML edit ---------------------------------------------------------------
 
-@pytest.mark.parametrize("source_id", sorted(catalogue.sources()))
+@pytest.mark.parametrize("source_id", sorted(records.sources()))
 def test_yaml_edit_touches_only_the_edited_values(source_id):
     path = ASSETS_DIR / "sources" / f"{source_id}.yaml"
     text = path.read_text()
     # a comment after a value, as a maintainer might write one, must survive
     text = re.sub(r"^(retrieved: .*)$", r"\1  # when the snapshot was taken", text,
                   flags=re.MULTILINE)
-    source = catalogue.source(source_id)
+    source = records.source(source_id)
     spec = source.files[-1]
     new = refresh.edit_source_yaml(text, path, {spec.id: ("a" * 64, 12345, None)},
                                    retrieved="2027-01-02", vintage="2026")

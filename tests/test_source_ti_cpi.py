@@ -14,17 +14,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import ti_cpi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.ti_cpi import tidy_cpi
 from tests.workbooks import cell_xml as _cell_xml
 
-SUITE = quality.suite_path("staging.ti_cpi")
+SUITE = suites.suite_path("staging.ti_cpi")
 FILE_2023, FILE_2022 = "CPI2023_Global_Results__Trends.xlsx", "CPI2022_GlobalResultsTrends.xlsx"
 WHERE_2023 = f"{FILE_2023}, sheet 'CPI Timeseries 2012 - 2023'"
 # Both time-series sheets are the second sheet: xl/worksheets/sheet2.xml (xl/workbook.xml).
@@ -36,7 +36,7 @@ LAC_30 = ["ARG", "BHS", "BOL", "BRA", "BRB", "CHL", "COL", "CRI", "CUB", "DMA", 
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("ti_cpi"), Settings.from_env())
+    return fetch.local_files(records.source("ti_cpi"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_units_and_catalogue(tidy):
         assert entry["sources"] == ["ti_cpi"] and entry["title_es"] and entry["description_es"]
     assert (catalogue_entries["cpi_score"]["valid_min"],
             catalogue_entries["cpi_score"]["valid_max"]) == (0, 100)
-    source = catalogue.source("ti_cpi")
+    source = records.source("ti_cpi")
     assert source.redistribution == "unmodified-only" and not source.is_open
     assert source.licence["spdx"] == "CC-BY-ND-4.0"
     assert [f.id for f in source.files] == list(ti_cpi.EDITIONS) == ["cpi_2023", "cpi_2022"]
@@ -280,14 +280,14 @@ def test_a_country_listed_twice(broken):
 # --- the suite ---------------------------------------------------------------------------
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 def test_suite_catches_a_score_out_of_range(broken):

@@ -10,20 +10,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import un_sdg
 from paccto_data.sources.un_sdg import tidy_sdg
 
-SUITE = quality.suite_path("staging.un_sdg")
+SUITE = suites.suite_path("staging.un_sdg")
 
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("un_sdg"), Settings.from_env())
+    return fetch.local_files(records.source("un_sdg"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_units_and_catalogue(tidy):
     assert {i: entries[i]["unit"] for i in used.index} == used.to_dict()
     for indicator in used.index:
         assert "un_sdg" in entries[indicator]["sources"] and entries[indicator]["title_es"]
-    source = catalogue.source("un_sdg")
+    source = records.source("un_sdg")
     assert source.redistribution == "open"
     assert [f.id for f in source.files] == list(un_sdg.SERIES)
     assert un_sdg.FEEDS == {"un_sdg": "fact_indicator"}
@@ -223,14 +223,14 @@ def test_an_empty_value_is_counted_not_kept(files, tmp_path):
 # --- the suite ---------------------------------------------------------------------------
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 def test_suite_catches_a_share_over_100(files, tmp_path):

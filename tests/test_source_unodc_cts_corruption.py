@@ -7,22 +7,21 @@ module; bad input is made by editing the sheet XML of a trimmed copy (`WorkbookC
 used by the GLOTIP and IAFQ tests).
 """
 
-import re
 
 import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_cts_corruption as cts
 from paccto_data.sources._unodc import HEADER_WITHIN, read_long
 from tests.workbooks import WorkbookCopy
 
-SUITE = quality.suite_path("staging.unodc_cts_corruption")
+SUITE = suites.suite_path("staging.unodc_cts_corruption")
 FILE = "data_cts_corruption_and_economic_crime.xlsx"
 SHEET = "data_cts_corruption_and_economi"
 WHERE = f"{FILE}, sheet {SHEET!r}"
@@ -34,7 +33,7 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("unodc_cts_corruption"), Settings.from_env())
+    return fetch.local_files(records.source("unodc_cts_corruption"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def test_values_cited_from_the_workbook(tidy):
 def test_the_release_stamp_is_the_catalogue_vintage(long):
     # A2 holds the text "16/05/2024".
     assert (long.sheet, long.header_row, long.stamp) == (SHEET, 3, "2024-05-16")
-    assert catalogue.source("unodc_cts_corruption").vintage == long.stamp
+    assert records.source("unodc_cts_corruption").vintage == long.stamp
 
 
 def test_shape(tidy):
@@ -127,7 +126,7 @@ def test_units_are_the_catalogue_units(tidy):
 
 
 def test_catalogue_record():
-    source = catalogue.source("unodc_cts_corruption")
+    source = records.source("unodc_cts_corruption")
     assert source.redistribution == "open" and "attribution" in source.licence["name"]
     assert "United Nations Office on Drugs and Crime" in source.citation
     assert "16 May 2024" in source.citation
@@ -138,8 +137,8 @@ def test_catalogue_record():
 
 def test_the_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 # --- broken copies -------------------------------------------------------------------------
@@ -166,8 +165,8 @@ def error_of(files):
 
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):

@@ -7,15 +7,15 @@ once per module.
 """
 
 import re
-import shutil
 import zipfile
 
 import pandas as pd
 import pytest
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3, resolver
 from paccto_data.errors import SourceDataError
+from paccto_data.quality import suites
 from paccto_data.settings import Settings
 from paccto_data.sources import staging_tables, unodc_drug_seizures
 from paccto_data.sources._common import read_sheet
@@ -39,7 +39,7 @@ ATS = "Amphetamine-type stimulants (excluding “ecstasy”)"
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("unodc_drug_seizures"), Settings.from_env())
+    return fetch.local_files(records.source("unodc_drug_seizures"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +247,7 @@ def test_labels_lose_footnote_marks():
 
 
 def test_catalogue_record():
-    source = catalogue.source("unodc_drug_seizures")
+    source = records.source("unodc_drug_seizures")
     assert source.redistribution == "open" and "UNODC" in source.licence["name"]
     assert "World Drug Report 2024" in source.citation
     assert source.coverage == {"first_year": 2018, "last_year": 2022}
@@ -382,23 +382,23 @@ M49 = {"staging__un_m49__iso3": sorted(resolver().iso3)}
 
 
 def run_suite(frame, name="staging.unodc_drug_seizures", parameters=M49):
-    suite = quality.load_suite_file(quality.suite_path(name))
-    return quality.validate(frame, suite, parameters, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(suites.suite_path(name))
+    return suites.validate(frame, suite, parameters, key_columns=suite["meta"]["key_columns"])
 
 
 def test_staging_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    suite = quality.load_suite_file(quality.suite_path("staging.unodc_drug_seizures"))
+    assert outcome.passed, suites.summary(outcome)
+    suite = suites.load_suite_file(suites.suite_path("staging.unodc_drug_seizures"))
     assert len(outcome.outcomes) == len(suite["expectations"])
 
 
 def test_core_suite_passes_on_the_real_data(tidy):
     fact = tidy.table.assign(source_id="unodc_drug_seizures")
     parameters = {"core__dim_country__iso3": sorted(resolver().iso3),
-                  "core__dim_source__source_id": sorted(catalogue.sources())}
+                  "core__dim_source__source_id": sorted(records.sources())}
     outcome = run_suite(fact, "core.fact_drug_seizure", parameters)
-    assert outcome.passed, quality.summary(outcome)
+    assert outcome.passed, suites.summary(outcome)
 
 
 def test_suite_catches_negative_kilograms(broken):

@@ -12,17 +12,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_glotip as glotip
 from paccto_data.sources._unodc import read_long
 from tests.workbooks import WorkbookCopy
 
-SUITE = quality.suite_path("staging.unodc_glotip")
-FACT_SUITE = quality.suite_path("core.fact_indicator")
+SUITE = suites.suite_path("staging.unodc_glotip")
+FACT_SUITE = suites.suite_path("core.fact_indicator")
 FILE = "data_glotip.xlsx"
 SHEET = "data_glotip_1"
 WHERE = f"{FILE}, sheet {SHEET!r}"
@@ -33,7 +33,7 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("unodc_glotip"), Settings.from_env())
+    return fetch.local_files(records.source("unodc_glotip"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_unsummed_parts_are_dropped(tidy):
 
 def test_the_release_stamp_is_the_catalogue_vintage(long):
     assert (long.sheet, long.header_row, long.stamp) == (SHEET, 3, "2023-05-30")
-    assert catalogue.source("unodc_glotip").vintage == long.stamp
+    assert records.source("unodc_glotip").vintage == long.stamp
 
 
 def test_shape(tidy):
@@ -177,26 +177,26 @@ def test_units_are_the_catalogue_units(tidy):
 
 
 def test_catalogue_record():
-    source = catalogue.source("unodc_glotip")
+    source = records.source("unodc_glotip")
     assert source.redistribution == "open" and "attribution" in source.licence["name"]
     assert "30 May 2023" in source.citation
     assert source.coverage == {"first_year": 2003, "last_year": 2021}
 
 
 def run_suite(frame, suite=None):
-    suite = suite or quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suite or suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_the_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
+    assert outcome.passed, suites.summary(outcome)
 
 
 def test_the_fact_suite_accepts_censored_rows_and_only_those(tidy):
     # The expectations of core.fact_indicator's suite that concern the flag (the rest
     # speak of other sources' indicators and of the warehouse's dimension tables).
-    suite = quality.load_suite_file(FACT_SUITE)
+    suite = suites.load_suite_file(FACT_SUITE)
     suite = suite | {"expectations": [
         e for e in suite["expectations"]
         if "flag" in (e["kwargs"].get("column"), *str(e["kwargs"].get("row_condition")).split())]}
@@ -206,7 +206,7 @@ def test_the_fact_suite_accepts_censored_rows_and_only_those(tidy):
         ("expect_column_distinct_values_to_contain_set", "flag")]
     fact = tidy.table.assign(source_id="unodc_glotip")
     outcome = run_suite(fact, suite)
-    assert outcome.passed, quality.summary(outcome)
+    assert outcome.passed, suites.summary(outcome)
     censored = fact.index[fact["flag"] == "<5"][0]
     counted = fact.index[fact["flag"].isna()][0]
     broken = fact.copy()

@@ -9,21 +9,21 @@ import shutil
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_homicide
 from paccto_data.sources.unodc_homicide import tidy_homicide
 
-SUITE = quality.suite_path("staging.unodc_homicide")
+SUITE = suites.suite_path("staging.unodc_homicide")
 FILE = "homicide-rate-unodc.csv"
 
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("unodc_homicide"), Settings.from_env())
+    return fetch.local_files(records.source("unodc_homicide"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_unit_is_the_catalogue_unit():
 
 
 def test_catalogue_record():
-    source = catalogue.source("unodc_homicide")
+    source = records.source("unodc_homicide")
     assert source.redistribution == "open"
     assert source.licence["spdx"] == "CC-BY-4.0"
     assert "Our World in Data" in source.distributor
@@ -172,14 +172,14 @@ def test_empty_value_is_counted_not_kept(files, tmp_path):
 # --- the suite ---------------------------------------------------------------------------
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 def test_suite_catches_a_negative_rate(files, tmp_path):

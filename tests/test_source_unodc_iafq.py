@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_iafq as iafq
 from paccto_data.sources._unodc import read_long
 from tests.workbooks import WorkbookCopy
 
-SUITE = quality.suite_path("staging.unodc_iafq")
+SUITE = suites.suite_path("staging.unodc_iafq")
 FILE = "data_iafq_firearms_trafficking.xlsx"
 SHEET = "data_iafq_firearms_trafficking"
 WHERE = f"{FILE}, sheet {SHEET!r}"
@@ -29,7 +29,7 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("unodc_iafq"), Settings.from_env())
+    return fetch.local_files(records.source("unodc_iafq"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_repeated_keys(tidy):
 
 def test_the_release_stamp_is_the_catalogue_vintage(long):
     assert (long.sheet, long.header_row, long.stamp) == (SHEET, 3, "2024-08-26")
-    assert catalogue.source("unodc_iafq").vintage == long.stamp
+    assert records.source("unodc_iafq").vintage == long.stamp
 
 
 def test_shape(tidy):
@@ -156,20 +156,20 @@ def test_units_are_the_catalogue_units(tidy):
 
 
 def test_catalogue_record():
-    source = catalogue.source("unodc_iafq")
+    source = records.source("unodc_iafq")
     assert source.redistribution == "open" and "attribution" in source.licence["name"]
     assert "26 August 2024" in source.citation
     assert source.coverage == {"first_year": 2004, "last_year": 2023}
 
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_the_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
+    assert outcome.passed, suites.summary(outcome)
 
 
 # --- broken copies -------------------------------------------------------------------------

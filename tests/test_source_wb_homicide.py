@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import wb_homicide
 from paccto_data.sources.wb_homicide import tidy_wb_homicide
 
-SUITE = quality.suite_path("staging.wb_homicide")
+SUITE = suites.suite_path("staging.wb_homicide")
 FILE = "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130.csv"
 
 # The 49 aggregate codes of the file (each has an empty Region in wb_population's
@@ -33,7 +33,7 @@ AGGREGATES = [
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("wb_homicide"), Settings.from_env())
+    return fetch.local_files(records.source("wb_homicide"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_unit_and_catalogue():
     assert entry["unit"] == wb_homicide.UNIT
     assert "wb_homicide" in entry["sources"]
     assert wb_homicide.FEEDS == {"wb_homicide": "fact_indicator"}
-    source = catalogue.source("wb_homicide")
+    source = records.source("wb_homicide")
     assert source.redistribution == "open" and source.licence["spdx"] == "CC-BY-4.0"
     assert source.vintage == "2022-07-20"
     assert source.coverage == {"first_year": 1990, "last_year": 2020}
@@ -194,14 +194,14 @@ def test_an_emptied_cell_is_counted_not_kept(files, tmp_path):
 # --- the suite ---------------------------------------------------------------------------
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 def test_suite_catches_a_negative_rate(files, tmp_path):

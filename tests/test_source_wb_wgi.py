@@ -12,24 +12,24 @@ import pandas as pd
 import pytest
 import yaml
 
-from paccto_data import acquire, catalogue, quality
+from paccto_data.acquire import fetch, records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.reference import INDICATORS_PATH
-from paccto_data.settings import Settings
+from paccto_data.quality import suites
+from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import wb_wgi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.wb_wgi import tidy_wgi
 from tests.workbooks import cell_xml as _cell_xml
 
-SUITE = quality.suite_path("staging.wb_wgi")
+SUITE = suites.suite_path("staging.wb_wgi")
 FILE = "wgidataset.xlsx"
 WHERE = f"{FILE}, sheet 'Sheet1'"
 
 
 @pytest.fixture(scope="module")
 def files():
-    return acquire.local_files(catalogue.source("wb_wgi"), Settings.from_env())
+    return fetch.local_files(records.source("wb_wgi"), Settings.from_env())
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_units_are_the_catalogue_units(tidy):
 
 
 def test_catalogue_record():
-    source = catalogue.source("wb_wgi")
+    source = records.source("wb_wgi")
     assert "Kaufmann" in source.citation and "Kraay" in source.citation
     assert source.licence["spdx"] == "CC-BY-4.0" and source.redistribution == "open"
     assert source.coverage == {"first_year": 1996, "last_year": 2023}
@@ -264,14 +264,14 @@ def test_duplicated_row(broken):
 # --- the suite ---------------------------------------------------------------------------
 
 def run_suite(frame):
-    suite = quality.load_suite_file(SUITE)
-    return quality.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
+    suite = suites.load_suite_file(SUITE)
+    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_suite_passes_on_the_real_data(tidy):
     outcome = run_suite(tidy.table)
-    assert outcome.passed, quality.summary(outcome)
-    assert len(outcome.outcomes) == len(quality.load_suite_file(SUITE)["expectations"])
+    assert outcome.passed, suites.summary(outcome)
+    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
 
 
 def test_suite_catches_an_estimate_out_of_range(broken):

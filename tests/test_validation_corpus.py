@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from paccto_data import quality
 from paccto_data.defs.publication import build_area
+from paccto_data.quality import suites
 from paccto_data.settings import EXPECTATIONS_DIR
-from paccto_data.warehouse import read_table, write_table
+from paccto_data.warehouse.tables import read_table, write_table
 from tests.support import build, failed_steps, tmp_settings
 
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
@@ -50,7 +50,7 @@ ROW = "_corpus_row"  # the row label, as a column, so failing rows can be named
 
 
 def suite_of(path):
-    return quality.load_suite_file(path)
+    return suites.load_suite_file(path)
 
 
 # --- mutators --------------------------------------------------------------------------------
@@ -131,8 +131,8 @@ def plan_cell(frame, kwargs, columns, free, column: str, value_of, note: str) ->
 
 def value_set(kwargs: dict, parameters: dict) -> list:
     values = kwargs["value_set"]
-    if isinstance(values, dict) and quality.PARAMETER_KEY in values:
-        return list(parameters[values[quality.PARAMETER_KEY]])
+    if isinstance(values, dict) and suites.PARAMETER_KEY in values:
+        return list(parameters[values[suites.PARAMETER_KEY]])
     return list(values)
 
 
@@ -363,8 +363,8 @@ def built(tmp_path_factory):
     with duckdb.connect(str(settings.build_db), read_only=True) as conn:
         for path in SUITES:
             suite = suite_of(path)
-            tables[path.stem] = (read_table(conn, path.stem), suite, quality.warehouse_parameters(
-                conn, quality.parameter_names(suite)))
+            tables[path.stem] = (read_table(conn, path.stem), suite, suites.warehouse_parameters(
+                conn, suites.parameter_names(suite)))
     return settings, instance, result, tables
 
 
@@ -395,7 +395,7 @@ def _validate(frame, expectations, parameters, table, row_level=True):
     """Outcomes in the order given; failing rows named by their label when row-level."""
     if row_level:
         frame = frame.assign(**{ROW: [str(label) for label in frame.index]})
-    outcome = quality.validate(frame, {"name": table, "expectations": expectations},
+    outcome = suites.validate(frame, {"name": table, "expectations": expectations},
                                parameters, key_columns=[ROW] if row_level else None, name=table)
     assert outcome.could_not_run is None, f"{table}: {outcome.could_not_run}"
     return outcome.outcomes
@@ -408,7 +408,7 @@ def _failing(outcome) -> set[str]:
 @pytest.mark.e2e
 @pytest.mark.parametrize("table", [p.stem for p in SUITES])
 def test_every_expectation_fails_on_its_broken_fixture(built, table, monkeypatch):
-    monkeypatch.setattr(quality, "SAMPLE_ROWS", 100_000)  # name every failing row
+    monkeypatch.setattr(suites, "SAMPLE_ROWS", 100_000)  # name every failing row
     _, _, _, tables = built
     frame, suite, parameters = tables[table]
     numbered = list(enumerate(suite["expectations"], start=1))
@@ -500,8 +500,8 @@ def _tree(folder) -> dict[str, bytes]:
 
 @pytest.mark.e2e
 def test_warn_checks_warn_and_neither_release_waits_for_them(built):
-    from paccto_data.defs.quality_checks import load_rules
-    from paccto_data.defs.warehouse import release_gate
+    from paccto_data.quality.rules import load_rules
+    from paccto_data.quality.status import release_problems as release_gate
 
     settings, instance, result, _ = built
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}

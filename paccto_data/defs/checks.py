@@ -3,18 +3,18 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import quality
-from paccto_data.warehouse import read_table
+from paccto_data.quality import suites
+from paccto_data.warehouse.tables import read_table
 
 
 def suite_check(asset_key: dg.AssetKey, qualified_table: str) -> dg.AssetChecksDefinition:
     """A blocking check that validates `qualified_table` in the build database against
     `expectations/<qualified_table>.json`."""
-    path = quality.suite_path(qualified_table)
+    path = suites.suite_path(qualified_table)
     # Tables a suite reads its value sets from run first (e.g. staging.un_m49 for iso3).
     try:
-        references = sorted(quality.parameter_names(quality.load_suite_file(path)))
-    except quality.SuiteError:
+        references = sorted(suites.parameter_names(suites.load_suite_file(path)))
+    except suites.SuiteError:
         references = []  # the check itself reports the broken suite
     reads = [dg.AssetKey(name.split("__")[:2]) for name in references]
 
@@ -28,20 +28,20 @@ def suite_check(asset_key: dg.AssetKey, qualified_table: str) -> dg.AssetChecksD
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         try:
-            suite = quality.load_suite_file(path)
+            suite = suites.load_suite_file(path)
             with duckdb.get_connection() as conn:
                 frame = read_table(conn, qualified_table)
-                parameters = quality.warehouse_parameters(conn, quality.parameter_names(suite))
-            outcome = quality.validate(frame, suite, parameters,
+                parameters = suites.warehouse_parameters(conn, suites.parameter_names(suite))
+            outcome = suites.validate(frame, suite, parameters,
                                        key_columns=suite.get("meta", {}).get("key_columns"),
                                        name=qualified_table)
-        except quality.SuiteError as exc:
-            outcome = quality.SuiteOutcome(qualified_table, [], could_not_run=str(exc))
+        except suites.SuiteError as exc:
+            outcome = suites.SuiteOutcome(qualified_table, [], could_not_run=str(exc))
         return dg.AssetCheckResult(
             passed=outcome.passed,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=quality.summary(outcome),
-            metadata=quality.outcome_metadata(outcome),
+            description=suites.summary(outcome),
+            metadata=suites.outcome_metadata(outcome),
         )
 
     return _check

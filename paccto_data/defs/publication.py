@@ -1,6 +1,5 @@
 """Layer `publication`: one asset per package in assets/packages/, and the release of
-PACCTO_PUBLISH_DIR (paccto_data/publish.py writes packages, paccto_data/catalog.py the
-catalogue).
+PACCTO_PUBLISH_DIR (paccto_data/publication/ writes packages, paccto_data/site/ the catalogue).
 
 The build area and the release
 ------------------------------
@@ -20,15 +19,15 @@ whatever is not in the list is not published, so a new published folder is one m
 `ReleasedFolder(asset key, folder)` in `OTHER_FOLDERS`; the release depends on that asset and
 copies its folder. A listed asset that is not in the Definitions (a module not wired yet) is
 skipped with a warning; one that is, but has not written its folder, fails the release.
-A folder name may not be taken by a package (publish.RESERVED_FOLDERS).
+A folder name may not be taken by a package (publication.spec.RESERVED_FOLDERS).
 
 The release depends on every asset that has a blocking check as well as on the folders, so
 it runs after all of them in a build, and it goes ahead only if the latest result of every
-blocking check passed (`release_gate`).
+blocking check passed (paccto_data/quality/status.py).
 
 Versions: a package asset compares its tables with the package as currently published
 (`PACCTO_PUBLISH_DIR/<name>`) and keeps, bumps (with a CHANGELOG.md line) or sets the
-version from that (publish.decide_version); the release copies what the assets built.
+version from that (publication.versions.decide_version); the release copies what the assets built.
 """
 
 import json
@@ -40,11 +39,16 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import catalog, publish
 from paccto_data.defs import OWNERS
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.warehouse import refuse_unless_checks_passed
+from paccto_data.errors import PublicationError
+from paccto_data.publication.package import build_package
+from paccto_data.publication.release import recover, release_folder
+from paccto_data.publication.spec import PackageSpec, package_specs
+from paccto_data.publication.validation import check_package
 from paccto_data.settings import PROJECT_ROOT, Settings
+from paccto_data.site import catalog
 
 KINDS = {"frictionless", "csv", "parquet"}
 # Every package states the licences, citations and vintages of its sources.
@@ -65,16 +69,16 @@ QUALITY_REPORT = ReleasedFolder(dg.AssetKey(["publication", "quality_report"]), 
 OTHER_FOLDERS: tuple[ReleasedFolder, ...] = (QUALITY_REPORT,)
 
 
-def package_key(spec: publish.PackageSpec) -> dg.AssetKey:
+def package_key(spec: PackageSpec) -> dg.AssetKey:
     return dg.AssetKey(["publication", spec.name.replace("-", "_")])
 
 
-def released_folders(specs: Sequence[publish.PackageSpec],
+def released_folders(specs: Sequence[PackageSpec],
                      others: Sequence[ReleasedFolder] = OTHER_FOLDERS) -> list[ReleasedFolder]:
     folders = [ReleasedFolder(package_key(s), s.name, True) for s in specs] + list(others)
     names = [f.folder for f in folders]
     if len(set(names)) != len(names):
-        raise publish.PublicationError(f"two published folders share a name: {names}")
+        raise PublicationError(f"two published folders share a name: {names}")
     return folders
 
 
@@ -95,7 +99,7 @@ def files_metadata(folder: Path, descriptor: dict) -> list[dict]:
              "sha256": r["hash"].removeprefix("sha256:")} for r in descriptor["resources"]]
 
 
-def package_asset(spec: publish.PackageSpec) -> dg.AssetsDefinition:
+def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
     deps = sorted({dg.AssetKey(t.split(".")) for t in spec.tables} | {SOURCE_TABLE},
                   key=lambda k: k.to_user_string())
 
@@ -118,9 +122,9 @@ def package_asset(spec: publish.PackageSpec) -> dg.AssetsDefinition:
         settings = paccto.settings
         folder = build_area(settings) / spec.name
         with duckdb.get_connection() as conn:
-            report = publish.build_package(conn, spec, folder,
+            report = build_package(conn, spec, folder,
                                            previous=settings.publish_dir / spec.name)
-        publish.check_package(folder)
+        check_package(folder)
         if report.changes:
             context.log.info(f"{spec.name} {report.previous_version or '(new)'} -> "
                              f"{report.version}:\n" + "\n".join(report.changes))
@@ -146,7 +150,7 @@ def _is_defined(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
     return graph.has(key) and graph.get(key).is_executable
 
 
-def release_asset(specs: Sequence[publish.PackageSpec],
+def release_asset(specs: Sequence[PackageSpec],
                   check_keys: Sequence[dg.AssetCheckKey],
                   others: Sequence[ReleasedFolder] = OTHER_FOLDERS) -> dg.AssetsDefinition:
     folders = released_folders(specs, others)
@@ -173,7 +177,7 @@ def release_asset(specs: Sequence[publish.PackageSpec],
                             paccto: PacctoConfig) -> dg.MaterializeResult:
         refuse_unless_checks_passed(context, check_keys, "packages")
         area, target = build_area(paccto.settings), paccto.settings.publish_dir
-        for line in publish.recover(target):
+        for line in recover(target):
             context.log.warning(line)
         copied: list[str] = []
 
@@ -187,14 +191,14 @@ def release_asset(specs: Sequence[publish.PackageSpec],
                 built = (source / "datapackage.json").is_file() if f.is_package \
                     else source.is_dir() and any(source.iterdir())
                 if not built:
-                    raise publish.PublicationError(
+                    raise PublicationError(
                         f"{f.folder}/ is not built in {area}: materialise "
                         f"{f.key.to_user_string()} first")
                 shutil.copytree(source, tmp / f.folder)
                 copied.append(f.folder)
             return catalog.write_catalogue(tmp)
 
-        record = publish.release(target, assemble, catalog.check_catalogue)
+        record = release_folder(target, assemble, catalog.check_catalogue)
         packages = {}
         for spec in specs:
             descriptor = json.loads((target / spec.name / "datapackage.json").read_text("utf-8"))
@@ -214,5 +218,5 @@ def release_asset(specs: Sequence[publish.PackageSpec],
 
 
 def publication_definitions(check_keys: Sequence[dg.AssetCheckKey]) -> list[dg.AssetsDefinition]:
-    specs = list(publish.package_specs().values())
+    specs = list(package_specs().values())
     return [*(package_asset(s) for s in specs), release_asset(specs, check_keys)]

@@ -1,4 +1,4 @@
-"""Resources, configured from the environment (DESIGN.md, "Environment")."""
+"""Resources, configured from the environment (the README's "Configuration")."""
 
 from __future__ import annotations
 

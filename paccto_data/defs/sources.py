@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from paccto_data import acquire
-from paccto_data.catalogue import Source
+from paccto_data.acquire import fetch
+from paccto_data.acquire.records import Source
 from paccto_data.defs import OWNERS
 from paccto_data.defs.resources import PacctoConfig
 
@@ -34,7 +34,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         metadata={**source_metadata(source), "files": [f.name for f in source.files]},
     )
     def _raw(context: dg.AssetExecutionContext, paccto: PacctoConfig) -> dg.MaterializeResult:
-        raw_files = acquire.acquire(source, paccto.settings)
+        raw_files = fetch.acquire(source, paccto.settings)
         rows = [{"file": f.path.name, "url": f.url, "sha256": f.sha256, "bytes": f.bytes,
                  "retrieved": f.retrieved, "matches_snapshot": f.matches_snapshot,
                  "not_modified": f.not_modified} for f in raw_files]

@@ -3,13 +3,13 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import acquire, catalogue
+from paccto_data.acquire import fetch, records
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.sources import raw_key, source_metadata
 from paccto_data.sources import StagingTable
-from paccto_data.warehouse import table_metadata, write_table
+from paccto_data.warehouse.tables import table_metadata, write_table
 
 
 def staging_key(table: str) -> dg.AssetKey:
@@ -17,7 +17,7 @@ def staging_key(table: str) -> dg.AssetKey:
 
 
 def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
-    source = catalogue.source(table.source_id)
+    source = records.source(table.source_id)
 
     @dg.asset(
         key=staging_key(table.name),
@@ -29,7 +29,7 @@ def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
         metadata={**source_metadata(source), "dagster/table_name": f"staging.{table.name}"},
     )
     def _staging(paccto: PacctoConfig, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        files = acquire.local_files(source, paccto.settings)
+        files = fetch.local_files(source, paccto.settings)
         tidy = table.tidy(files)
         with duckdb.get_connection() as conn:
             write_table(conn, "staging", table.name, tidy.table)
@@ -50,7 +50,7 @@ def staging_definitions(tables: dict[str, StagingTable]) -> tuple[list, list]:
     for table in tables.values():
         assets.append(staging_asset(table))
         qualified = f"staging.{table.name}"
-        from paccto_data.quality import suite_path
+        from paccto_data.quality.suites import suite_path
 
         if suite_path(qualified).exists():
             checks.append(suite_check(staging_key(table.name), qualified))

@@ -10,23 +10,29 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from paccto_data import reference
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.staging import staging_key
-from paccto_data.quality import suite_path
+from paccto_data.quality.status import release_problems
+from paccto_data.quality.suites import suite_path
 from paccto_data.settings import SQL_DIR
 from paccto_data.sources import StagingTable
-from paccto_data.warehouse import quote, release, run_sql_model, table_columns, table_metadata
-
+from paccto_data.warehouse import reference
+from paccto_data.warehouse.tables import (
+    quote,
+    release,
+    run_sql_model,
+    table_columns,
+    table_metadata,
+)
 
 HEADER = re.compile(r"^--\s*(description|depends|frames|placeholders):\s*(.*)$")
 
 
 @dataclass(frozen=True)
 class Model:
-    """A warehouse table built by `paccto_data/sql/<schema>/<name>.sql`.
+    """A warehouse table built by `paccto_data/warehouse/sql/<schema>/<name>.sql`.
 
     The file's leading comment declares what the wiring needs:
         -- description: what the table holds (shown in the UI; may continue on
@@ -137,7 +143,7 @@ def read_model(path: Path, tables: dict[str, StagingTable]) -> Model:
 
 
 def models(tables: dict[str, StagingTable]) -> list[Model]:
-    """Every SQL model under paccto_data/sql/<schema>/."""
+    """Every SQL model under paccto_data/warehouse/sql/<schema>/."""
     return [read_model(path, tables) for path in sorted(SQL_DIR.glob("*/*.sql"))]
 
 
@@ -150,7 +156,7 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
         kinds={"duckdb", "sql"},
         description=model.description,
         metadata={"dagster/table_name": model.qualified,
-                  "sql": f"paccto_data/sql/{model.schema}/{model.name}.sql"},
+                  "sql": f"paccto_data/warehouse/sql/{model.schema}/{model.name}.sql"},
     )
     def _model(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
@@ -163,40 +169,10 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
     return _model
 
 
-def release_gate(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> list[str]:
-    """Why the release may not go ahead: one line per blocking check whose latest result is
-    missing, failed, errored, or older than its asset's latest materialisation."""
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
-    problems = []
-    for key in check_keys:
-        name = f"{key.asset_key.to_user_string()}:{key.name}"
-        record = latest.get(key)
-        if record is None:
-            problems.append(f"{name} has never run")
-            continue
-        evaluation = record.evaluation
-        if record.status != Status.SUCCEEDED or evaluation is None or not evaluation.passed:
-            # A PLANNED record (the check was skipped or its run died) has no result yet.
-            detail = getattr(evaluation, "description", None) or record.status.value.lower()
-            problems.append(f"{name} did not pass in run {record.run_id[:8]}: {detail}")
-            continue
-        materialisations = instance.fetch_materializations(key.asset_key, limit=1).records
-        target = evaluation.target_materialization_data
-        if materialisations and (target is None
-                                 or target.storage_id != materialisations[0].storage_id):
-            problems.append(f"{name} last ran before {key.asset_key.to_user_string()} was "
-                            "last materialised: the current table is unchecked")
-    return problems
-
-
 def refuse_unless_checks_passed(context: dg.AssetExecutionContext,
                                 check_keys: Sequence[dg.AssetCheckKey], what: str) -> None:
     """Raise a Failure naming every blocking check that stops the release of `what`."""
-    problems = release_gate(context.instance, check_keys)
+    problems = release_problems(context.instance, check_keys)
     if problems:
         raise dg.Failure(
             description=f"{what} not released; the previous release stays as it was:\n- "

@@ -31,7 +31,7 @@ import yaml
 
 from paccto_data.countries import classify_country
 from paccto_data.errors import SourceDataError, UnknownCountryError
-from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR, SOURCES_DIR
+from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, SNAPSHOTS_DIR, SOURCES_DIR
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import read_csv_table, require_columns
 
@@ -110,8 +110,6 @@ def vocabulary_frame() -> pd.DataFrame:
 
 
 def _indicator_sources() -> dict[str, list[str]]:
-    from paccto_data.reference import INDICATORS_PATH
-
     entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
     return {e["id"]: list(e["sources"]) for e in entries}
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
-
 from paccto_data.countries import read_crosswalk, read_m49
 from paccto_data.errors import SourceDataError
 from paccto_data.sources import Tidy

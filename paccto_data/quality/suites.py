@@ -100,7 +100,7 @@ def parameter_names(suite: dict) -> set[str]:
 
 def warehouse_parameters(conn, names: set[str]) -> dict[str, list]:
     """`schema__table__column` -> the column's distinct non-null values."""
-    from paccto_data.warehouse import quote
+    from paccto_data.warehouse.tables import quote
 
     values = {}
     for name in names:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from paccto_data.settings import ASSETS_DIR
+from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
 
 COUNTRY_GROUPS_PATH = ASSETS_DIR / "country_groups.yaml"
-INDICATORS_PATH = ASSETS_DIR / "indicators.yaml"
 INDICATOR_FIELDS = ("id", "title_en", "title_es", "unit", "description_en", "description_es",
                     "sources", "valid_min", "valid_max")
 
@@ -45,7 +44,7 @@ def indicator_catalogue() -> pd.DataFrame:
 
 def source_catalogue() -> pd.DataFrame:
     """Every source in assets/sources/ with its provenance and licence (core.dim_source)."""
-    from paccto_data.catalogue import sources
+    from paccto_data.acquire.records import sources
 
     return pd.DataFrame([{
         "source_id": s.id,
@@ -91,9 +90,9 @@ FRAMES.update({
 
 
 # --- The data dictionary: assets/data_dictionary.yaml is the one source of the DuckDB
-# comments (the generated model paccto_data/sql/marts/data_dictionary.sql) and of
+# comments (the generated model paccto_data/warehouse/sql/marts/data_dictionary.sql) and of
 # docs/data-dictionary.md. Regenerate both after editing the YAML:
-#   python -c "from paccto_data.reference import write_data_dictionary; write_data_dictionary()"
+#   python -c "from paccto_data.warehouse.reference import write_data_dictionary; write_data_dictionary()"
 
 DATA_DICTIONARY_PATH = ASSETS_DIR / "data_dictionary.yaml"
 DICTIONARY_TABLE = "marts.data_dictionary"
@@ -140,7 +139,7 @@ def _comment_statements(frame: pd.DataFrame) -> list[str]:
 
 
 def data_dictionary_sql() -> str:
-    """The model paccto_data/sql/marts/data_dictionary.sql, generated from the YAML."""
+    """The model paccto_data/warehouse/sql/marts/data_dictionary.sql, generated from the YAML."""
     frame = data_dictionary()
     schema, name = DICTIONARY_TABLE.split(".")
     own = (frame["schema_name"] == schema) & (frame["table_name"] == name)
@@ -154,7 +153,7 @@ def data_dictionary_sql() -> str:
     lines += [f"-- depends: {d}" for d in depends]
     lines += [
         "-- GENERATED from assets/data_dictionary.yaml by",
-        "-- paccto_data.reference.write_data_dictionary(): do not edit by hand.",
+        "-- paccto_data.warehouse.reference.write_data_dictionary(): do not edit by hand.",
         "-- A comment on a table or column that does not exist fails the build.",
         *_comment_statements(others),
         f"CREATE OR REPLACE TABLE {DICTIONARY_TABLE} AS",
@@ -186,7 +185,7 @@ def data_dictionary_markdown() -> str:
         "# Data dictionary",
         "",
         "<!-- GENERATED from assets/data_dictionary.yaml by "
-        "paccto_data.reference.write_data_dictionary(): edit the YAML, not this file. -->",
+        "paccto_data.warehouse.reference.write_data_dictionary(): edit the YAML, not this file. -->",
         "",
         "Every table and column of the released warehouse (`data/warehouse.duckdb`), with its "
         "unit and caveats. The same text is in the warehouse itself, as DuckDB comments and as "

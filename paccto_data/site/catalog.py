@@ -13,7 +13,7 @@
   opens from disk without internet (inline CSS, no scripts, no remote `src`): every package
   with its description, licence, coverage, citation and relative download links, and the
   charts;
-- `charts/*.svg` (and `*.es.svg`): drawn on every build with paccto_data/charts.py from the
+- `charts/*.svg` (and `*.es.svg`): drawn on every build with paccto_data/site/charts.py from the
   published files themselves, so a chart shows exactly what can be downloaded.
 
 Everything is derived from the files in the folder and from the source catalogue
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
@@ -36,14 +37,13 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 import yaml
 
-from paccto_data import charts
-from paccto_data.publish import (
-    COUNTRIES,
-    PARQUET_SUFFIX,
-    RESERVED_FOLDERS,
-    release_tag,
-    sha256_of,
-)
+from paccto_data.fileio import sha256_of
+from paccto_data.publication.documents import release_tag
+from paccto_data.publication.package import PackageReport, build_package
+from paccto_data.publication.release import release_folder
+from paccto_data.publication.spec import COUNTRIES, RESERVED_FOLDERS, PackageSpec
+from paccto_data.publication.tables import PARQUET_SUFFIX
+from paccto_data.site import charts
 
 CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", "index.html", "index.es.html")
 CHARTS_DIR = "charts"
@@ -258,10 +258,10 @@ def coverage_of(package: Package) -> dict:
 
 def not_published() -> list[dict]:
     """Sources the platform holds but may not republish, with the publisher's own file."""
-    from paccto_data import catalogue
+    from paccto_data.acquire import records
 
     out = []
-    for source in catalogue.sources().values():
+    for source in records.sources().values():
         if source.is_open:
             continue
         out.append({"source_id": source.id, "title": source.title,
@@ -969,3 +969,23 @@ def check_catalogue(root: Path) -> list[str]:
                 problems.append(f"{name}: <{tag} {attribute}={value!r}> does not resolve to "
                                 "a file of the release")
     return problems
+
+
+# --- building and releasing in one call (the Dagster assets do it in steps) -----------------
+
+
+def publish(conn: duckdb.DuckDBPyConnection, specs: Iterable[PackageSpec],
+            publish_dir: Path, catalogue: bool = True) -> list[PackageReport]:
+    """Build every package straight from the build database, versioned against what
+    `publish_dir` holds, write the catalogue and release them
+    together. (The Dagster assets do the same in steps: paccto_data/defs/publication.py.)"""
+    specs = list(specs)
+
+    def fill(tmp: Path) -> list[PackageReport]:
+        reports = [build_package(conn, s, tmp / s.name, previous=publish_dir / s.name)
+                   for s in specs]
+        if catalogue:
+            write_catalogue(tmp)
+        return reports
+
+    return release_folder(publish_dir, fill, check_catalogue if catalogue else None)

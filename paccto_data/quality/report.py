@@ -26,6 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from duckdb import Error as DuckDBError
+
+from paccto_data.quality.rules import WarnResult, evaluate
+from paccto_data.quality.status import latest_check_statuses
+
 PRESENT, SUPPRESSED, ABSENT = "█", "▒", "·"
 OBSERVED_CHARS = 160
 
@@ -66,7 +71,7 @@ class CoverageBlock:
 @dataclass
 class ReportData:
     tables: list[TableResult]
-    warnings: list  # quality_checks.WarnResult, in the YAML's order
+    warnings: list[WarnResult]  # in the YAML's order
     coverage: list[CoverageBlock]
     sources: list[tuple[str, str, str]]  # source_id, title, vintage
 
@@ -83,62 +88,22 @@ class ReportData:
 
 
 def check_results(instance, check_keys: Sequence) -> list[TableResult]:
-    """The latest evaluation of every blocking check, read from the Dagster instance."""
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
+    """The latest evaluation of every blocking check (paccto_data/quality/status.py)."""
     results = []
-    for key in sorted(check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name)):
-        table = ".".join(key.asset_key.path)
-        record = latest.get(key)
-        evaluation = record.evaluation if record is not None else None
-        if record is None:
-            results.append(TableResult(table, key.name, "never ran", "the check has never run"))
-            continue
-        if evaluation is None:
-            status = "not yet evaluated" if record.status == Status.PLANNED else "could not run"
-            results.append(TableResult(table, key.name, status,
-                                       f"check execution {record.status.value.lower()}"))
-            continue
-        metadata = evaluation.metadata or {}
-        rows = _value(metadata.get("results")) or []
-        could_not_run = _value(metadata.get("could_not_run"))
-        if could_not_run:
-            status = "could not run"
-        elif not evaluation.passed:
-            status = "failed"
-        else:
-            status = "passed"
-        materialisations = instance.fetch_materializations(key.asset_key, limit=1).records
-        target = evaluation.target_materialization_data
-        if status == "passed" and materialisations and (
-                target is None or target.storage_id != materialisations[0].storage_id):
-            status = "stale"  # the table was materialised again after this check ran
-        results.append(TableResult(table, key.name, status, evaluation.description or "",
-                                   [dict(r) for r in rows], could_not_run))
+    for s in latest_check_statuses(instance, check_keys):
+        rows = s.metadata.get("results") or []
+        results.append(TableResult(s.table, s.check, s.status, s.description,
+                                   [dict(r) for r in rows], s.metadata.get("could_not_run")))
     return results
 
 
-def _value(metadata_value):
-    if metadata_value is None:
-        return None
-    return getattr(metadata_value, "value", metadata_value)
-
-
 def warnings(conn, rules) -> list:
-    from duckdb import Error as DuckDBError
-
-    from paccto_data.defs import quality_checks
-
     results = []
     for rule in rules:
         try:
-            results.append(quality_checks.evaluate(conn, rule))
+            results.append(evaluate(conn, rule))
         except DuckDBError as exc:
-            results.append(quality_checks.WarnResult(rule, False, f"check could not run: {exc}",
-                                                     {}))
+            results.append(WarnResult(rule, False, f"check could not run: {exc}", {}))
     return results
 
 

@@ -37,7 +37,7 @@ def write_table(conn: duckdb.DuckDBPyConnection, schema: str, name: str,
 
 def run_sql_model(conn: duckdb.DuckDBPyConnection, relative_path: str,
                   placeholders: dict[str, str] | None = None) -> None:
-    """Run a model file from `paccto_data/sql/` (it creates or replaces its own table);
+    """Run a model file from `paccto_data/warehouse/sql/` (it creates or replaces its own table);
     `{name}` placeholders in the file are filled from `placeholders`."""
     sql = (SQL_DIR / relative_path).read_text(encoding="utf-8")
     if placeholders:

@@ -22,9 +22,10 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from paccto_data.catalogue import Source, SourceFile
+from paccto_data.acquire.records import Source, SourceFile
 from paccto_data.errors import PacctoError, SourceFileError
-from paccto_data.http import Download, HttpClient, sha256_of
+from paccto_data.fileio import sha256_of
+from paccto_data.http import Download, HttpClient
 from paccto_data.settings import Settings, url_override
 
 MANIFEST = "manifest.json"

@@ -13,7 +13,7 @@
 -- depends: marts.programme_coverage
 -- depends: marts.region_year
 -- GENERATED from assets/data_dictionary.yaml by
--- paccto_data.reference.write_data_dictionary(): do not edit by hand.
+-- paccto_data.warehouse.reference.write_data_dictionary(): do not edit by hand.
 -- A comment on a table or column that does not exist fails the build.
 COMMENT ON TABLE core.dim_country IS 'Every UN M49 country or area (249), one row each: codes, English and Spanish names, regions, World Bank income group and the groups the programme works with. Caveat: Sark (M49 680) has no ISO 3166 code, so its iso3 is null. Group memberships come from the reviewed lists in assets/country_groups.yaml.';
 COMMENT ON COLUMN core.dim_country.iso3 IS 'ISO 3166-1 alpha-3 code, the country key of every table.';

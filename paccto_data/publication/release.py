@@ -1,0 +1,92 @@
+"""Releasing the published folder whole: build into `<publish_dir>.tmp`, validate every
+package in it (and whatever the caller's check finds, e.g. the catalogue), then swap it in
+by rename-aside (`publish_dir` -> `<publish_dir>.old`, tmp -> `publish_dir`, delete
+`.old`); `recover` repairs an interrupted swap at the start of the next release.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from paccto_data.errors import PackageInvalidError
+from paccto_data.fileio import fsync_dir
+from paccto_data.publication.validation import validate_package
+
+
+def aside(publish_dir: Path, suffix: str) -> Path:
+    return publish_dir.with_name(f"{publish_dir.name}.{suffix}")
+
+
+def recover(publish_dir: Path) -> list[str]:
+    """Repair an interrupted release: a missing `publish_dir` with a `.old` beside it is the
+    previous release, restored; a `.old` beside a present `publish_dir` is a finished swap's
+    leftover, and a `.tmp` an unfinished build: both deleted. Returns what was done."""
+    old, tmp = aside(publish_dir, "old"), aside(publish_dir, "tmp")
+    done = []
+    if old.exists() and not publish_dir.exists():
+        os.rename(old, publish_dir)
+        fsync_dir(publish_dir.parent)
+        done.append(f"restored the previous release from {old}")
+    if old.exists():
+        shutil.rmtree(old)
+        done.append(f"deleted the superseded release {old}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+        done.append(f"deleted the unfinished build {tmp}")
+    return done
+
+
+T = TypeVar("T")
+
+
+def release_folder(publish_dir: Path, fill: Callable[[Path], T],
+            check: Callable[[Path], list[str]] | None = None) -> T:
+    """Build a new release with `fill(tmp)`, validate every package in it (and whatever
+    `check(tmp)` finds wrong with the rest, e.g. the catalogue), then swap it in whole. On
+    any failure the tmp folder is deleted and `publish_dir` stays as it was."""
+    recover(publish_dir)
+    tmp = aside(publish_dir, "tmp")
+    tmp.mkdir(parents=True)
+    try:
+        result = fill(tmp)
+        folders = sorted(p.parent for p in tmp.glob("*/datapackage.json"))
+        if not folders:
+            raise PackageInvalidError(f"{tmp}: no package was built")
+        problems = [p for folder in folders for p in validate_package(folder)]
+        if check is not None and not problems:
+            problems += check(tmp)
+        if problems:
+            raise PackageInvalidError("release refused; the previous release stays as it "
+                                      "was:\n  " + "\n  ".join(problems))
+        _fsync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap(tmp, publish_dir)
+    return result
+
+
+def swap(new: Path, publish_dir: Path) -> None:
+    """Rename-aside: a directory cannot be renamed onto a non-empty one on Linux. A kill
+    between the two renames leaves `.old` and no `publish_dir`: `recover` restores it."""
+    old = aside(publish_dir, "old")
+    if publish_dir.exists():
+        os.rename(publish_dir, old)
+    os.rename(new, publish_dir)
+    fsync_dir(publish_dir.parent)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        else:
+            fsync_dir(path)
+    fsync_dir(root)
