@@ -26,7 +26,12 @@ from paccto_data.publication.licences import (
 )
 from paccto_data.publication.package import build_package, vintage_date
 from paccto_data.publication.release import aside, recover, release_folder
-from paccto_data.publication.spec import load_spec, package_specs
+from paccto_data.publication.spec import (
+    STANDARD_COUNTRIES_PATH,
+    load_spec,
+    package_specs,
+    with_standard_countries,
+)
 from paccto_data.publication.tables import column_text, format_cell
 from paccto_data.publication.validation import validate_package
 from paccto_data.settings import ASSETS_DIR
@@ -92,7 +97,7 @@ def test_every_package_spec_matches_its_schema_and_reads_only_core_or_marts():
 
 
 def test_a_spec_that_breaks_the_schema_is_refused_with_the_path_and_property(tmp_path):
-    record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
+    record = with_standard_countries(yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8")))
     record["version"] = "1.0"
     del record["title_es"]
     path = tmp_path / "lac-homicide.yaml"
@@ -104,7 +109,7 @@ def test_a_spec_that_breaks_the_schema_is_refused_with_the_path_and_property(tmp
 
 
 def test_a_spec_reading_staging_or_leaving_a_column_unsourced_is_refused(tmp_path):
-    record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
+    record = with_standard_countries(yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8")))
     countries = record["resources"][0]
     countries["query"] = countries["query"].replace("core.dim_country", "staging.un_m49")
     del countries["fields"][1]["sources"]
@@ -437,15 +442,31 @@ def test_every_package_and_table_has_english_and_spanish_titles_and_descriptions
         assert {"creator", "publisher"} <= roles
 
 
-def test_a_spec_without_countries_or_with_an_unreferenced_country_code_is_refused(tmp_path):
-    record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
+def test_an_unreferenced_country_code_is_refused(tmp_path):
+    record = with_standard_countries(yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8")))
     del record["resources"][1]["foreign_keys"]
-    record["resources"][0]["name"] = "areas"
     with pytest.raises(PublicationError) as error:
         load_spec(_write_spec(tmp_path, record))
-    assert "every package has a `countries` resource" in str(error.value)
     assert "resource homicide_rate: the country code 'iso3' needs a foreign key to " \
            "countries.iso3" in str(error.value)
+
+
+def test_a_spec_gets_the_standard_countries_resource_unless_it_declares_its_own(tmp_path):
+    standard = yaml.safe_load(STANDARD_COUNTRIES_PATH.read_text(encoding="utf-8"))
+    record = yaml.safe_load(HOMICIDE.path.read_text(encoding="utf-8"))
+    assert "countries" not in [r["name"] for r in record["resources"]]
+    assert [r.name for r in HOMICIDE.resources] == ["countries", "homicide_rate"]
+    assert HOMICIDE.resource("countries").query == standard["query"].strip()
+    # paccto-activities declares its own: every country an activity names, not only LAC
+    activities = SPECS["paccto-activities"].resource("countries")
+    assert activities.query != standard["query"].strip() and "bridge_activity_country" in \
+        activities.query
+    # a spec that names a resource `countries` without the standard's columns is its own
+    record["resources"].insert(0, {**standard, "query": standard["query"].replace(
+        "WHERE is_lac", "WHERE is_programme_partner")})
+    own = load_spec(_write_spec(tmp_path, record))
+    assert "is_programme_partner\n" not in own.resource("countries").query
+    assert own.resource("countries").query.endswith("WHERE is_programme_partner")
 
 
 def test_the_csv_text_of_a_column_is_the_same_as_format_cell_gives():
@@ -566,7 +587,8 @@ CPI_FIELDS = [
 def test_a_spec_that_publishes_the_cpi_column_is_refused_naming_column_source_licence(
         warehouse, tmp_path):
     """marts.country_year holds CPI for analysts: a spec that selects it must not publish."""
-    record = yaml.safe_load(SPECS["lac-country-profiles"].path.read_text(encoding="utf-8"))
+    record = with_standard_countries(
+        yaml.safe_load(SPECS["lac-country-profiles"].path.read_text(encoding="utf-8")))
     panel = record["resources"][1]
     panel["query"] = panel["query"].replace(
         "population, population_source_id,",

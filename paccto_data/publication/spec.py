@@ -19,6 +19,8 @@ from paccto_data.errors import PublicationError
 from paccto_data.settings import ASSETS_DIR
 
 PACKAGES_DIR = ASSETS_DIR / "packages"
+# The `countries` resource of every package that does not declare its own.
+STANDARD_COUNTRIES_PATH = PACKAGES_DIR / "standard" / "countries.yaml"
 
 SPEC_SCHEMA_PATH = ASSETS_DIR / "packages.schema.json"
 
@@ -111,6 +113,7 @@ def spec_from_record(record: dict, path: Path) -> PackageSpec:
     """Check a parsed spec against assets/packages.schema.json and the rules below."""
     import jsonschema  # only loading a spec needs it
 
+    record = with_standard_countries(record)
     schema = json.loads(SPEC_SCHEMA_PATH.read_text(encoding="utf-8"))
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(record),
                     key=lambda e: list(e.path))
@@ -141,6 +144,16 @@ def spec_from_record(record: dict, path: Path) -> PackageSpec:
     )
     _check_spec(spec)
     return spec
+
+
+def with_standard_countries(record: dict) -> dict:
+    """The spec with the standard `countries` resource first, unless it declares its own."""
+    resources = record.get("resources")
+    if not isinstance(resources, list) or any(
+            isinstance(r, dict) and r.get("name") == COUNTRIES for r in resources):
+        return record
+    standard = yaml.safe_load(STANDARD_COUNTRIES_PATH.read_text(encoding="utf-8"))
+    return {**record, "resources": [standard, *resources]}
 
 
 def _country_fields(resource: ResourceSpec) -> list[str]:

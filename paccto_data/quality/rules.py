@@ -26,6 +26,8 @@ from functools import cache
 import duckdb
 import yaml
 
+from paccto_data.sources import DISAGGREGATIONS
+
 from paccto_data.settings import ASSETS_DIR
 
 RULES_FILE = ASSETS_DIR / "quality_checks.yaml"
@@ -36,7 +38,6 @@ COUNTRY_GROUPS = {  # name in the YAML -> predicate on core.dim_country d
     "all": "TRUE",
 }
 LISTED = 50  # findings shown in the Markdown table (all of them are in the JSON)
-DISAGGREGATIONS = ("sex", "age", "category", "dimension")
 
 REQUIRED = {
     "coverage": {"indicator", "source", "countries", "provisional_years", "min_countries"},

@@ -8,7 +8,7 @@ YAML, one module here and one suite.
 
 A staging table that feeds `core.fact_indicator` has the columns `iso3, year, indicator_id,
 value, unit` and may add `flag` (the publisher's observation flag or note) and the
-disaggregations `sex, age, category, dimension` (absent means the total).
+disaggregations `DISAGGREGATIONS` (absent means the total, written `'total'`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+# The breakdowns a fact_indicator row may carry; with iso3, year, indicator_id and source_id
+# they are its key.
+DISAGGREGATIONS = ("sex", "age", "category", "dimension")
 
 
 @dataclass

@@ -31,16 +31,15 @@ import pandas as pd
 
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError, UnknownCountryError
-from paccto_data.sources import Tidy
+from paccto_data.sources import DISAGGREGATIONS, Tidy
 from paccto_data.sources._common import read_sheet, resolve_countries, to_integer, to_number
 
 LABELS = ("Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension", "Category",
           "Sex", "Age", "Unit of measurement", "Source")
 HEADER_WITHIN = 10  # the header has always been row 3; a few inserted rows are tolerated
 MISSING = ("", "..")  # the portal's markers of a missing value
-COLUMNS = ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex", "age", "category",
-           "dimension"]
-KEY = ["iso3", "year", "indicator_id", "sex", "age", "category", "dimension"]
+COLUMNS = ["iso3", "year", "indicator_id", "value", "unit", "flag", *DISAGGREGATIONS]
+KEY = ["iso3", "year", "indicator_id", *DISAGGREGATIONS]
 
 # Sex and age as the portal writes them -> the fact's vocabulary. "na" (IAFQ: the measure
 # has no sex or age breakdown, e.g. arms seized) is the total.

@@ -144,13 +144,11 @@ def data_dictionary_sql() -> str:
     schema, name = DICTIONARY_TABLE.split(".")
     own = (frame["schema_name"] == schema) & (frame["table_name"] == name)
     others = frame[~own]
-    depends = sorted({f"{s}.{t}" for s, t in zip(others["schema_name"], others["table_name"])})
     lines = [
         "-- description: The data dictionary as a table: every table and column of core and marts",
         "-- description: with its type and its description, unit and caveats (the DuckDB comments",
         "-- description: this model writes from assets/data_dictionary.yaml; the release keeps them).",
     ]
-    lines += [f"-- depends: {d}" for d in depends]
     lines += [
         "-- GENERATED from assets/data_dictionary.yaml by",
         "-- paccto_data.warehouse.reference.write_data_dictionary(): do not edit by hand.",

@@ -3,8 +3,6 @@
 -- description: with its precision: day or month), phase, line of action, component, crime
 -- description: areas, format, host country, partner institutions, how many countries it names
 -- description: (LAC and others), and the public page that reports it.
--- depends: staging.paccto_activities, staging.paccto_activity_countries, core.dim_country
--- frames: activity_vocabularies
 -- core.dim_activity: one row per activity_id. Countries and roles are in
 -- core.bridge_activity_country; names of the coded values in the frame activity_vocabularies
 -- (assets/activities/vocabularies.yaml).

@@ -1,8 +1,6 @@
 -- description: Every UN M49 country or area (249): ISO3/ISO2/M49 codes, English and Spanish
 -- description: names, M49 region, is_lac (M49 419) and LAC sub-region, World Bank region and
 -- description: income group, is_celac (33) and is_programme_partner (EL PAcCTO 2.0, 31).
--- depends: staging.un_m49, staging.wb_population_countries
--- frames: country_groups
 -- core.dim_country: every M49 country or area (249), one row each.
 -- Inputs: staging.un_m49, staging.wb_population_countries, and the registered frame
 -- country_groups(iso3, group_id, partner_group) from assets/country_groups.yaml.

@@ -1,6 +1,5 @@
 -- description: One row per indicator: English and Spanish title and description, unit,
 -- description: sources, and the valid range the checks enforce (assets/indicators.yaml).
--- frames: indicator_catalogue
 -- core.dim_indicator: one row per indicator, from assets/indicators.yaml (registered as
 -- the frame indicator_catalogue).
 CREATE OR REPLACE TABLE core.dim_indicator AS

@@ -1,12 +1,10 @@
 -- description: Every indicator value for LAC, long: iso3, year, indicator_id, source_id,
 -- description: value, unit, the publisher's flag, and disaggregations (sex, age, category,
 -- description: dimension; 'total' where a source has none).
--- depends: core.dim_country, core.dim_indicator, core.dim_source
--- placeholders: fact_indicator_union
 -- core.fact_indicator: every indicator value, long, one row per
 -- (iso3, year, indicator_id, source_id, sex, age, category, dimension).
 -- The union placeholder is generated from the staging tables whose module FEEDS fact_indicator
--- (paccto_data/defs/warehouse.py: fact_indicator_union); a disaggregation a source does not
+-- (paccto_data/warehouse/models.py: fact_indicator_union); a disaggregation a source does not
 -- have is 'total'.
 CREATE OR REPLACE TABLE core.fact_indicator AS
 SELECT

@@ -4,9 +4,6 @@
 -- description: with the baseline (the latest value before the activity's year), the latest
 -- description: value, the years they come from and the change. A missing value is a row with
 -- description: a status and a reason, never a gap.
--- depends: core.dim_activity, core.bridge_activity_country, core.dim_country,
--- depends: core.dim_indicator, core.fact_indicator
--- frames: crime_area_indicators
 -- marts.activity_context: unique on (activity_id, iso3, indicator_id); iso3 is null for an
 -- activity that names no LAC country, indicator_id is null when none of its crime areas has
 -- a mapped indicator. Values are the totals (sex, age, category, dimension = 'total') of the

@@ -3,9 +3,6 @@
 -- description: programme activities that named the country that year, in all and by phase,
 -- description: line of action and crime area. Years run from the first year of a headline
 -- description: crime or governance series to the last year with a value or an activity.
--- depends: core.dim_country, core.fact_indicator, core.dim_activity, core.bridge_activity_country
--- frames: headline_indicators
--- placeholders: activity_count_columns
 -- marts.country_year: unique on (iso3, year). A headline value is null where its source
 -- (assets/activities/crime_area_indicators.yaml, `headline`) has none for that country and
 -- year; its *_source_id is then null too. Activity counts are 0, never null. The crime-area
@@ -38,16 +35,7 @@ grid AS (
 values_wide AS (
     SELECT
         iso3, year,
-        max(value) FILTER (WHERE indicator_id = 'homicide_rate') AS homicide_rate,
-        max(source_id) FILTER (WHERE indicator_id = 'homicide_rate') AS homicide_rate_source_id,
-        max(value) FILTER (WHERE indicator_id = 'wgi_cc_estimate') AS wgi_cc_estimate,
-        max(source_id) FILTER (WHERE indicator_id = 'wgi_cc_estimate') AS wgi_cc_estimate_source_id,
-        max(value) FILTER (WHERE indicator_id = 'wgi_rl_estimate') AS wgi_rl_estimate,
-        max(source_id) FILTER (WHERE indicator_id = 'wgi_rl_estimate') AS wgi_rl_estimate_source_id,
-        max(value) FILTER (WHERE indicator_id = 'cpi_score') AS cpi_score,
-        max(source_id) FILTER (WHERE indicator_id = 'cpi_score') AS cpi_score_source_id,
-        max(value) FILTER (WHERE indicator_id = 'population') AS population,
-        max(source_id) FILTER (WHERE indicator_id = 'population') AS population_source_id
+        {headline_value_columns}
     FROM headline
     GROUP BY iso3, year
 ),
@@ -64,11 +52,7 @@ SELECT
     g.name_en,
     g.lac_subregion,
     g.is_programme_partner,
-    v.homicide_rate, v.homicide_rate_source_id,
-    v.wgi_cc_estimate, v.wgi_cc_estimate_source_id,
-    v.wgi_rl_estimate, v.wgi_rl_estimate_source_id,
-    v.cpi_score, v.cpi_score_source_id,
-    v.population, v.population_source_id,
+    COLUMNS(v.* EXCLUDE (iso3, year)),
     CAST(coalesce(COLUMNS(c.* EXCLUDE (iso3, year)), 0) AS INTEGER)
 FROM grid AS g
 LEFT JOIN values_wide AS v USING (iso3, year)

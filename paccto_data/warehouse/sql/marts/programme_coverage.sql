@@ -2,9 +2,6 @@
 -- description: not, how many programme activities named it (in all, hosted, by phase, line of
 -- description: action and crime area), its first and last activity, and the latest value of
 -- description: each headline indicator with its year and source. The table to open first.
--- depends: core.dim_country, core.fact_indicator, core.dim_activity, core.bridge_activity_country
--- frames: headline_indicators
--- placeholders: activity_count_columns
 -- marts.programme_coverage: unique on iso3. Counts are 0, never null; a country no activity
 -- names has null first/last activity. "Latest" is the most recent year with a value in the
 -- headline source (assets/activities/crime_area_indicators.yaml, `headline`), whatever the year.
@@ -19,6 +16,13 @@ latest AS (
     SELECT iso3, indicator_id,
            arg_max(value, year) AS value, max(year) AS year, any_value(source_id) AS source_id
     FROM headline GROUP BY iso3, indicator_id
+),
+latest_wide AS (
+    SELECT
+        iso3,
+        {headline_latest_columns}
+    FROM latest
+    GROUP BY iso3
 ),
 activities AS (
     SELECT b.iso3, b.role, a.activity_id, a.start_date, a.phase, a.line_of_action, a.crime_areas
@@ -54,20 +58,10 @@ SELECT
     f.first_activity_id,
     f.last_activity_date,
     f.last_activity_id,
-    h.value AS homicide_rate, h.year AS homicide_rate_year, h.source_id AS homicide_rate_source_id,
-    cc.value AS wgi_cc_estimate, cc.year AS wgi_cc_estimate_year,
-    cc.source_id AS wgi_cc_estimate_source_id,
-    rl.value AS wgi_rl_estimate, rl.year AS wgi_rl_estimate_year,
-    rl.source_id AS wgi_rl_estimate_source_id,
-    cpi.value AS cpi_score, cpi.year AS cpi_score_year, cpi.source_id AS cpi_score_source_id,
-    pop.value AS population, pop.year AS population_year, pop.source_id AS population_source_id
+    COLUMNS(h.* EXCLUDE (iso3))
 FROM core.dim_country AS c
 LEFT JOIN counts AS n USING (iso3)
 LEFT JOIN first_last AS f USING (iso3)
-LEFT JOIN latest AS h ON h.iso3 = c.iso3 AND h.indicator_id = 'homicide_rate'
-LEFT JOIN latest AS cc ON cc.iso3 = c.iso3 AND cc.indicator_id = 'wgi_cc_estimate'
-LEFT JOIN latest AS rl ON rl.iso3 = c.iso3 AND rl.indicator_id = 'wgi_rl_estimate'
-LEFT JOIN latest AS cpi ON cpi.iso3 = c.iso3 AND cpi.indicator_id = 'cpi_score'
-LEFT JOIN latest AS pop ON pop.iso3 = c.iso3 AND pop.indicator_id = 'population'
+LEFT JOIN latest_wide AS h USING (iso3)
 WHERE c.is_lac
 ORDER BY c.iso3;

@@ -3,7 +3,6 @@
 -- description: the EL PAcCTO 2.0 partner countries, by year and source, with the share of the
 -- description: region's population that the reporting countries cover. Below the coverage
 -- description: threshold (two thirds) the aggregate is null and the row says why.
--- depends: core.dim_country, core.dim_indicator, core.fact_indicator
 -- marts.region_year: unique on (region_id, year, indicator_id, source_id). value =
 -- sum(rate x population) / sum(population) over the region's countries that report the rate
 -- and have a World Bank population that year. population_coverage = that population / the
