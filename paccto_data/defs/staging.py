@@ -6,10 +6,11 @@ from dagster_duckdb import DuckDBResource
 from paccto_data.acquire import fetch, records
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
+from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.sources import raw_key, source_metadata
 from paccto_data.sources import StagingTable
-from paccto_data.warehouse.tables import table_metadata, write_table
+from paccto_data.warehouse.tables import write_table
 
 
 def staging_key(table: str) -> dg.AssetKey:

@@ -8,12 +8,13 @@ from dagster_duckdb import DuckDBResource
 
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
+from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.quality.status import release_problems
 from paccto_data.quality.suites import suite_path
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse.models import Model, models
-from paccto_data.warehouse.tables import release, table_metadata
+from paccto_data.warehouse.release import release_warehouse
 
 
 def table_key(qualified: str) -> dg.AssetKey:
@@ -68,7 +69,7 @@ def release_asset(upstream: Sequence[dg.AssetKey],
         refuse_unless_checks_passed(context, check_keys, "warehouse")
         target = paccto.settings.warehouse
         with duckdb.get_connection() as conn:
-            counts = release(conn, target)
+            counts = release_warehouse(conn, target)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(target)),
             "bytes": target.stat().st_size,

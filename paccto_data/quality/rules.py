@@ -26,9 +26,8 @@ from functools import cache
 import duckdb
 import yaml
 
-from paccto_data.sources import DISAGGREGATIONS
-
 from paccto_data.settings import ASSETS_DIR
+from paccto_data.sources import DISAGGREGATIONS
 
 RULES_FILE = ASSETS_DIR / "quality_checks.yaml"
 KINDS = ("coverage", "jumps", "cross_source")

@@ -6,6 +6,7 @@ import pandas as pd
 import yaml
 
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
+from paccto_data.warehouse.tables import sql_string
 
 COUNTRY_GROUPS_PATH = ASSETS_DIR / "country_groups.yaml"
 INDICATOR_FIELDS = ("id", "title_en", "title_es", "unit", "description_en", "description_es",
@@ -122,19 +123,15 @@ def data_dictionary() -> pd.DataFrame:
                                        "unit", "caveats", "comment"])
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _comment_statements(frame: pd.DataFrame) -> list[str]:
     statements = []
     for row in frame.itertuples(index=False):
         target = f"{row.schema_name}.{row.table_name}"
         if not isinstance(row.column_name, str):  # the row of the table itself
-            statements.append(f"COMMENT ON TABLE {target} IS {_sql_text(row.comment)};")
+            statements.append(f"COMMENT ON TABLE {target} IS {sql_string(row.comment)};")
         else:
             statements.append(f"COMMENT ON COLUMN {target}.{row.column_name} IS "
-                              f"{_sql_text(row.comment)};")
+                              f"{sql_string(row.comment)};")
     return statements
 
 
