@@ -1,6 +1,6 @@
 """SVG charts written with plain Python: the same data always gives the same bytes.
 
-Three kinds, enough for the catalogue page (paccto_data/site/catalog.py draws its charts with
+Three kinds, enough for the catalogue page (paccto_data/site/catalogue.py draws its charts with
 them): `line_chart` (series over years), `bar_chart` (horizontal bars, optionally with an
 interval per bar, negative values to the left of zero) and `heatmap` (counts in a grid).
 Every chart has a visible title, axes with ticks and labels, a legend where there is more

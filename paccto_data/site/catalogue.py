@@ -35,249 +35,22 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import duckdb
-import yaml
 
-from paccto_data.fileio import sha256_of
-from paccto_data.publication.documents import release_tag
 from paccto_data.publication.package import PackageReport, build_package
 from paccto_data.publication.release import release_folder
-from paccto_data.publication.spec import COUNTRIES, RESERVED_FOLDERS, PackageSpec
-from paccto_data.publication.tables import PARQUET_SUFFIX
-from paccto_data.site import charts
+from paccto_data.publication.spec import COUNTRIES, PackageSpec
+from paccto_data.site import SiteError, charts
+from paccto_data.site.dcat import catalogue_record, dcat_record
+from paccto_data.site.packages import Package, packages_in, reports_in
+from paccto_data.site.strings import LANGUAGES, PAGES, strings
 
 CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", "index.html", "index.es.html")
 CHARTS_DIR = "charts"
-LANGUAGES = ("en", "es")
-PAGES = {"en": "index.html", "es": "index.es.html"}
-DOCUMENTS = ("README.md", "datapackage.json", "CITATION.cff", "CHANGELOG.md")
-MEDIA_TYPES = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
-               ".json": "application/json", ".md": "text/markdown",
-               ".cff": "application/x-yaml", ".html": "text/html", ".svg": "image/svg+xml"}
-# EU Publications Office authority tables (DCAT-AP controlled vocabularies)
-EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
-FILE_TYPES = {".csv": "CSV", ".parquet": "PARQUET", ".json": "JSON", ".md": "TXT",
-              ".cff": "YAML"}
-EU_COUNTRY = "http://publications.europa.eu/resource/authority/country/"
-EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
-EU_THEME = "http://publications.europa.eu/resource/authority/data-theme/JUST"
-IANA = "http://www.iana.org/assignments/media-types/"
 # a weighted mean is drawn only where the reporting countries hold this share of the population
 COVERAGE_THRESHOLD = 2 / 3
 SUBREGIONS_ES = {"Caribbean": "Caribe", "Central America": "Centroamérica",
                  "South America": "Sudamérica",
                  "Latin America and the Caribbean": "América Latina y el Caribe"}
-
-TEXT = {
-    "en": {
-        "lang": "en", "other": "es", "other_name": "Español",
-        "title": "EL PAcCTO 2.0 open data",
-        "intro": "Open data on organised crime, drug trafficking, trafficking in persons and "
-                 "firearms, corruption and governance in Latin America and the Caribbean, and "
-                 "on the activities of EL PAcCTO 2.0, the European Union programme against "
-                 "transnational organised crime in the region. Every package is a Frictionless "
-                 "data package (Data Package v2): each table as CSV and Parquet, described in "
-                 "datapackage.json, with a README, a citation (CITATION.cff) and a changelog.",
-        "offline": "This page works offline: every link below is a file beside it.",
-        "packages": "Data packages", "charts": "Charts", "version": "version",
-        "coverage": "Coverage", "licence": "Licence", "sources": "Sources",
-        "cite": "Cite as", "files": "Files", "file": "File", "table": "Table",
-        "rows": "Rows", "size": "Size", "docs": "Documentation",
-        "countries": "countries and areas", "years": "years", "rows_in": "rows in",
-        "tables": "tables", "machine": "Machine-readable catalogue",
-        "machine_text": "The same catalogue as JSON and as DCAT-AP (JSON-LD), for harvesters "
-                        "such as data.europa.eu:",
-        "reports": "Reports", "not_published": "Not published here",
-        "not_published_text": "These sources are in the platform's warehouse for analysts, but "
-                              "their licences do not allow a reshaped copy to be shared. Get "
-                              "them from the publisher:",
-        "download_from": "publisher's file", "licence_of": "licence",
-        "versions": "Versions and citation",
-        "versions_text": "A package's version follows its data: rows added or removed raise "
-                         "the minor version, revised values the patch version, a removed or "
-                         "retyped field the major version; CHANGELOG.md says what changed. "
-                         "Each version is marked in the platform's repository by a git tag "
-                         "<code>&lt;package&gt;-v&lt;version&gt;</code>, so the link in a "
-                         "citation keeps pointing at the data you used.",
-        "figure": "Figure", "built_from": "Drawn from",
-    },
-    "es": {
-        "lang": "es", "other": "en", "other_name": "English",
-        "title": "Datos abiertos de EL PAcCTO 2.0",
-        "intro": "Datos abiertos sobre crimen organizado, tráfico de drogas, trata de personas "
-                 "y tráfico de armas, corrupción y gobernanza en América Latina y el Caribe, y "
-                 "sobre las actividades de EL PAcCTO 2.0, el programa de la Unión Europea "
-                 "contra el crimen organizado transnacional en la región. Cada paquete es un "
-                 "paquete de datos Frictionless (Data Package v2): cada tabla en CSV y "
-                 "Parquet, descrita en datapackage.json, con un README, una cita "
-                 "(CITATION.cff) y un registro de cambios.",
-        "offline": "Esta página funciona sin conexión: cada enlace lleva a un archivo que "
-                   "está a su lado.",
-        "packages": "Paquetes de datos", "charts": "Gráficos", "version": "versión",
-        "coverage": "Cobertura", "licence": "Licencia", "sources": "Fuentes",
-        "cite": "Cítese como", "files": "Archivos", "file": "Archivo", "table": "Tabla",
-        "rows": "Filas", "size": "Tamaño", "docs": "Documentación",
-        "countries": "países y territorios", "years": "años", "rows_in": "filas en",
-        "tables": "tablas", "machine": "Catálogo legible por máquina",
-        "machine_text": "El mismo catálogo en JSON y en DCAT-AP (JSON-LD), para recolectores "
-                        "como data.europa.eu:",
-        "reports": "Informes", "not_published": "No publicado aquí",
-        "not_published_text": "Estas fuentes están en el almacén de datos de la plataforma "
-                              "para analistas, pero sus licencias no permiten compartir una "
-                              "copia transformada. Obténgalas del editor:",
-        "download_from": "archivo del editor", "licence_of": "licencia",
-        "versions": "Versiones y cita",
-        "versions_text": "La versión de un paquete sigue a sus datos: filas añadidas o "
-                         "eliminadas suben la versión menor, valores revisados la versión de "
-                         "parche, un campo eliminado o con otro tipo la versión mayor; "
-                         "CHANGELOG.md dice qué cambió. Cada versión se marca en el "
-                         "repositorio de la plataforma con una etiqueta git "
-                         "<code>&lt;paquete&gt;-v&lt;versión&gt;</code>, de modo que el enlace "
-                         "de una cita sigue apuntando a los datos que usó.",
-        "figure": "Figura", "built_from": "Elaborado a partir de",
-    },
-}
-REPORT_TITLES = {"quality": {"en": "Data-quality report: every check on every table",
-                             "es": "Informe de calidad de los datos: cada control de cada "
-                                   "tabla"}}
-
-
-class CatalogueError(Exception):
-    """The release's catalogue cannot be written or is not consistent with the release."""
-
-
-# --- what the release holds -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Package:
-    name: str
-    folder: Path
-    descriptor: dict
-    citation: dict
-    files: tuple[dict, ...]  # data files, then documents
-    coverage: dict
-
-    @property
-    def bytes(self) -> int:
-        return sum(f["bytes"] for f in self.files)
-
-    def title(self, lang: str) -> str:
-        return self.descriptor["title_es" if lang == "es" else "title"]
-
-    def description(self, lang: str) -> str:
-        return self.descriptor["description_es" if lang == "es" else "description"]
-
-    def table(self, resource: str) -> Path:
-        """The Parquet file of a table (charts read Parquet: typed, fast)."""
-        for r in self.descriptor["resources"]:
-            if r["name"] == resource + PARQUET_SUFFIX:
-                return self.folder / r["path"]
-        raise CatalogueError(f"package {self.name} has no table {resource}")
-
-
-def packages_in(root: Path) -> list[Package]:
-    return [read_package(root, p.parent) for p in sorted(root.glob("*/datapackage.json"))]
-
-
-def read_package(root: Path, folder: Path) -> Package:
-    import pyarrow.parquet as pq
-
-    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
-    files = []
-    for r in descriptor["resources"]:
-        path = folder / r["path"]
-        files.append({
-            "path": path.relative_to(root).as_posix(), "resource": r["name"],
-            "title": r["title"], "title_es": r.get("title_es", r["title"]),
-            "format": r["format"], "mediatype": r["mediatype"],
-            "rows": pq.read_metadata(path).num_rows if r["format"] == "parquet" else
-            _csv_rows(descriptor, r, folder),
-            "bytes": path.stat().st_size, "sha256": r["hash"].removeprefix("sha256:"),
-            "licenses": r["licenses"],
-        })
-    for name in DOCUMENTS:
-        path = folder / name
-        files.append({"path": path.relative_to(root).as_posix(), "resource": None,
-                      "title": name, "title_es": name, "format": path.suffix[1:],
-                      "mediatype": MEDIA_TYPES[path.suffix], "rows": None,
-                      "bytes": path.stat().st_size, "sha256": sha256_of(path),
-                      "licenses": descriptor["licenses"]})
-    package = Package(folder.name, folder, descriptor, citation, tuple(files), {})
-    return Package(folder.name, folder, descriptor, citation, tuple(files),
-                   coverage_of(package))
-
-
-def _csv_rows(descriptor: dict, resource: dict, folder: Path) -> int:
-    """A CSV's rows are its Parquet twin's (validated equal before any release)."""
-    import pyarrow.parquet as pq
-
-    for r in descriptor["resources"]:
-        if r["name"] == resource["name"] + PARQUET_SUFFIX:
-            return pq.read_metadata(folder / r["path"]).num_rows
-    raise CatalogueError(f"{folder.name}/{resource['path']}: no Parquet twin")
-
-
-def coverage_of(package: Package) -> dict:
-    """Countries (the `iso3` of every table but `countries`) and years (`year`, else
-    `start_year`) of a package's data."""
-    codes: set[str] = set()
-    years: list[int] = []
-    rows = 0
-    tables = 0
-    con = duckdb.connect()
-    try:
-        for r in package.descriptor["resources"]:
-            if r["format"] != "parquet":
-                continue
-            tables += 1
-            fields = [f["name"] for f in r["schema"]["fields"]]
-            path = str(package.folder / r["path"])
-            rows += con.execute("SELECT count(*) FROM read_parquet(?)", [path]).fetchall()[0][0]
-            name = r["name"].removesuffix(PARQUET_SUFFIX)
-            if name == COUNTRIES:
-                continue
-            if "iso3" in fields:
-                codes |= {row[0] for row in con.execute(
-                    "SELECT DISTINCT iso3 FROM read_parquet(?) WHERE iso3 IS NOT NULL",
-                    [path]).fetchall()}
-            year = "year" if "year" in fields else "start_year" if "start_year" in fields \
-                else None
-            if year:
-                low, high = con.execute(f'SELECT min("{year}"), max("{year}") '
-                                        "FROM read_parquet(?)", [path]).fetchall()[0]
-                if low is not None:
-                    years += [low, high]
-    finally:
-        con.close()
-    return {"countries": len(codes), "iso3": sorted(codes),
-            "first_year": min(years) if years else None,
-            "last_year": max(years) if years else None,
-            "rows": rows, "tables": tables}
-
-
-def not_published() -> list[dict]:
-    """Sources the platform holds but may not republish, with the publisher's own file."""
-    from paccto_data.acquire import records
-
-    out = []
-    for source in records.sources().values():
-        if source.is_open:
-            continue
-        out.append({"source_id": source.id, "title": source.title,
-                    "publisher": source.publisher, "licence": source.licence.get("name"),
-                    "licence_url": source.licence.get("url"),
-                    "redistribution": source.redistribution, "homepage": source.homepage,
-                    "files": [f.url for f in source.files]})
-    return out
-
-
-def reports_in(root: Path) -> list[dict]:
-    """Folders of the release that are not packages but have a page (e.g. quality/)."""
-    return [{"folder": name, "path": f"{name}/index.html",
-             "title": REPORT_TITLES.get(name, {}).get("en", name),
-             "title_es": REPORT_TITLES.get(name, {}).get("es", name)}
-            for name in sorted(RESERVED_FOLDERS) if (root / name / "index.html").is_file()]
 
 
 # --- charts ---------------------------------------------------------------------------------
@@ -312,8 +85,8 @@ def chart_homicide(packages: dict[str, Package]) -> Chart | None:
             WITH panel AS (
                 SELECT y.year, c.lac_subregion AS region, y.homicide_rate AS rate,
                        y.population AS pop
-                FROM read_parquet('{package.table("country_year")}') AS y
-                JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+                FROM read_parquet('{package.tables()["country_year"]}') AS y
+                JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
             ),
             regions AS (
                 SELECT * FROM panel
@@ -375,13 +148,13 @@ def chart_cocaine(packages: dict[str, Package]) -> Chart | None:
                 SELECT iso3, year,
                        max(kilograms) FILTER (WHERE is_total) AS total,
                        sum(kilograms) FILTER (WHERE NOT is_total) AS parts
-                FROM read_parquet('{package.table("seizures")}')
+                FROM read_parquet('{package.tables()["seizures"]}')
                 WHERE drug_subgroup = 'Cocaine'
                 GROUP BY iso3, year
             )
             SELECT c.name_en, c.name_es, sum(coalesce(total, parts)) / 1000 AS tonnes,
                    min(year), max(year)
-            FROM country_year JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+            FROM country_year JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
             GROUP BY c.name_en, c.name_es
             HAVING sum(coalesce(total, parts)) > 0
             ORDER BY tonnes DESC, c.name_en""").fetchall()
@@ -425,12 +198,12 @@ def chart_corruption(packages: dict[str, Package]) -> Chart | None:
     con = duckdb.connect()
     try:
         rows = con.execute(f"""
-            WITH wgi AS (SELECT * FROM read_parquet('{package.table("governance_indicators")}')),
+            WITH wgi AS (SELECT * FROM read_parquet('{package.tables()["governance_indicators"]}')),
             estimate AS (SELECT iso3, year, value FROM wgi
                          WHERE indicator_id = 'wgi_cc_estimate'),
             stderr AS (SELECT iso3, year, value AS se FROM wgi
                        WHERE indicator_id = 'wgi_cc_stderr'),
-            countries AS (SELECT * FROM read_parquet('{package.table(COUNTRIES)}')
+            countries AS (SELECT * FROM read_parquet('{package.tables()[COUNTRIES]}')
                           WHERE is_programme_partner),
             latest AS (SELECT max(year) AS year FROM estimate
                        WHERE iso3 IN (SELECT iso3 FROM countries))
@@ -484,13 +257,13 @@ def chart_activities(packages: dict[str, Package]) -> Chart | None:
     try:
         rows = con.execute(f"""
             SELECT c.name_en, c.name_es, a.start_year, count(DISTINCT a.activity_id) AS n
-            FROM read_parquet('{package.table("activity_countries")}') AS b
-            JOIN read_parquet('{package.table("activities")}') AS a USING (activity_id)
-            JOIN read_parquet('{package.table(COUNTRIES)}') AS c USING (iso3)
+            FROM read_parquet('{package.tables()["activity_countries"]}') AS b
+            JOIN read_parquet('{package.tables()["activities"]}') AS a USING (activity_id)
+            JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
             WHERE c.is_lac
             GROUP BY c.name_en, c.name_es, a.start_year""").fetchall()
         span = con.execute(f"""SELECT min(start_year), max(start_year)
-            FROM read_parquet('{package.table("activities")}')""").fetchall()[0]
+            FROM read_parquet('{package.tables()["activities"]}')""").fetchall()[0]
     finally:
         con.close()
     if not rows:
@@ -532,156 +305,6 @@ def chart_activities(packages: dict[str, Package]) -> Chart | None:
 CHARTS = (chart_homicide, chart_cocaine, chart_corruption, chart_activities)
 
 
-# --- catalog.json and catalog.jsonld --------------------------------------------------------
-
-_GITHUB_TREE = re.compile(r"^https://github\.com/([^/]+)/([^/]+)/tree/([^/]+)/(.+)$")
-
-
-def download_url(homepage: str, relative: str) -> str:
-    """Where a published file can be downloaded: the raw file beside a GitHub folder."""
-    match = _GITHUB_TREE.match(homepage)
-    if match:
-        owner, repo, ref, folder = match.groups()
-        parent = folder.rsplit("/", 1)[0]
-        return f"https://raw.githubusercontent.com/{owner}/{repo}/{ref}/{parent}/{relative}"
-    return f"{homepage.rsplit('/', 1)[0]}/{relative}"
-
-
-def catalogue_home(packages: list[Package]) -> str:
-    homepages = {p.descriptor["homepage"].rsplit("/", 1)[0] for p in packages}
-    return sorted(homepages)[0] if homepages else ""
-
-
-def catalogue_record(packages: list[Package], chart_list: list[Chart],
-                     reports: list[dict]) -> dict:
-    return {
-        "title": TEXT["en"]["title"], "title_es": TEXT["es"]["title"],
-        "description": TEXT["en"]["intro"], "description_es": TEXT["es"]["intro"],
-        "homepage": catalogue_home(packages),
-        "pages": {"en": PAGES["en"], "es": PAGES["es"], "dcat": "catalog.jsonld"},
-        "packages": [{
-            "name": p.name,
-            "title": p.descriptor["title"], "title_es": p.descriptor["title_es"],
-            "description": p.descriptor["description"],
-            "description_es": p.descriptor["description_es"],
-            "version": p.descriptor["version"],
-            "tag": release_tag(p.name, p.descriptor["version"]),
-            "created": p.descriptor["created"],
-            "id": p.descriptor["id"],
-            "path": f"{p.name}/datapackage.json",
-            "homepage": p.descriptor["homepage"],
-            "citation_url": p.citation.get("url"),
-            "licenses": p.descriptor["licenses"],
-            "sources": [{"title": s["title"], "publisher": s["publisher"],
-                         "version": s["version"]} for s in p.descriptor["sources"]],
-            "bytes": p.bytes,
-            "coverage": p.coverage,
-            "files": [{k: f[k] for k in ("path", "resource", "format", "mediatype", "rows",
-                                         "bytes", "sha256")} for f in p.files],
-        } for p in packages],
-        "charts": [{"id": c.id, "package": c.package, "title": c.title["en"],
-                    "title_es": c.title["es"], "path": c.path("en"), "path_es": c.path("es")}
-                   for c in chart_list],
-        "reports": reports,
-        "not_published": not_published(),
-    }
-
-
-def _both(en: str, es: str) -> list[dict]:
-    return [{"@value": en, "@language": "en"}, {"@value": es, "@language": "es"}]
-
-
-def _licence_node(licence: dict) -> dict:
-    node = {"@id": licence["path"], "@type": "dct:LicenseDocument",
-            "dct:title": licence["title"]}
-    if licence.get("name"):
-        node["dct:identifier"] = licence["name"]
-    return node
-
-
-def dcat_record(packages: list[Package], publisher: str) -> dict:
-    """DCAT-AP 2/3 as JSON-LD: harvestable by data.europa.eu."""
-    home = catalogue_home(packages)
-    agent = {"@type": "foaf:Agent", "foaf:name": publisher}
-    datasets = []
-    for p in packages:
-        d = p.descriptor
-        distributions = []
-        for f in p.files:
-            relative = f["path"]
-            suffix = Path(relative).suffix
-            url = download_url(d["homepage"], relative)
-            node = {
-                "@id": url,
-                "@type": "dcat:Distribution",
-                "dct:title": _both(f["title"], f["title_es"]),
-                "dcat:accessURL": {"@id": d["homepage"]},
-                "dcat:downloadURL": {"@id": url},
-                "dcat:mediaType": {"@id": IANA + f["mediatype"]},
-                "dcat:byteSize": {"@value": str(f["bytes"]),
-                                  "@type": "xsd:nonNegativeInteger"},
-                "spdx:checksum": {
-                    "@type": "spdx:Checksum",
-                    "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
-                    "spdx:checksumValue": {"@value": f["sha256"], "@type": "xsd:hexBinary"}},
-                "dct:license": [_licence_node(lic) for lic in f["licenses"]],
-            }
-            if suffix in FILE_TYPES:
-                node["dct:format"] = {"@id": EU_FILE_TYPE + FILE_TYPES[suffix]}
-            if f["resource"] and f["format"] == "csv":
-                node["dct:conformsTo"] = {"@id": "https://datapackage.org/standard/table-schema/"}
-            distributions.append(node)
-        coverage = p.coverage
-        dataset = {
-            "@id": d["homepage"],
-            "@type": "dcat:Dataset",
-            "dct:identifier": f"urn:uuid:{d['id']}",
-            "dct:title": _both(d["title"], d["title_es"]),
-            "dct:description": _both(d["description"], d["description_es"]),
-            "owl:versionInfo": d["version"],
-            "dcat:version": d["version"],
-            "dcat:keyword": d["keywords"],
-            "dcat:theme": {"@id": EU_THEME},
-            "dct:publisher": agent,
-            "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": publisher,
-                                  "vcard:hasURL": {"@id": home or d["homepage"]}},
-            "dcat:landingPage": {"@id": d["homepage"]},
-            "dct:language": [{"@id": EU_LANGUAGE + "ENG"}, {"@id": EU_LANGUAGE + "SPA"}],
-            "dct:spatial": [{"@id": EU_COUNTRY + code} for code in coverage["iso3"]],
-            "dct:source": [{"@type": "dcat:Dataset", "dct:title": s["title"],
-                            "dct:publisher": {"@type": "foaf:Agent",
-                                              "foaf:name": s["publisher"]},
-                            "dcat:landingPage": {"@id": s["path"]},
-                            "owl:versionInfo": s["version"]} for s in d["sources"]],
-            "dcat:distribution": distributions,
-        }
-        if coverage["first_year"] is not None:
-            dataset["dct:temporal"] = {
-                "@type": "dct:PeriodOfTime",
-                "dcat:startDate": {"@value": f"{coverage['first_year']}-01-01",
-                                   "@type": "xsd:date"},
-                "dcat:endDate": {"@value": f"{coverage['last_year']}-12-31",
-                                 "@type": "xsd:date"}}
-        datasets.append(dataset)
-    return {
-        "@context": {
-            "dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/",
-            "foaf": "http://xmlns.com/foaf/0.1/", "owl": "http://www.w3.org/2002/07/owl#",
-            "spdx": "http://spdx.org/rdf/terms#", "vcard": "http://www.w3.org/2006/vcard/ns#",
-            "xsd": "http://www.w3.org/2001/XMLSchema#",
-        },
-        "@id": download_url(packages[0].descriptor["homepage"], "catalog.jsonld"),
-        "@type": "dcat:Catalog",
-        "dct:title": _both(TEXT["en"]["title"], TEXT["es"]["title"]),
-        "dct:description": _both(TEXT["en"]["intro"], TEXT["es"]["intro"]),
-        "dct:publisher": agent,
-        "dct:language": [{"@id": EU_LANGUAGE + "ENG"}, {"@id": EU_LANGUAGE + "SPA"}],
-        "dcat:themeTaxonomy": {
-            "@id": "http://publications.europa.eu/resource/authority/data-theme"},
-        "dcat:dataset": datasets,
-    } | ({"foaf:homepage": {"@id": home}} if home else {})
-
-
 # --- the pages ------------------------------------------------------------------------------
 
 CSS = """
@@ -718,7 +341,7 @@ def human_size(size: int) -> str:
 
 
 def _coverage_text(coverage: dict, lang: str) -> str:
-    t = TEXT[lang]
+    t = strings(lang)
     parts = []
     if coverage["countries"]:
         parts.append(f"{coverage['countries']} {t['countries']}")
@@ -745,8 +368,9 @@ def _citation(package: Package) -> str:
 
 def page(lang: str, packages: list[Package], chart_list: list[Chart], reports: list[dict],
          withheld: list[dict]) -> str:
-    t = TEXT[lang]
-    other = PAGES[t["other"]]
+    t = strings(lang)
+    other_lang = "es" if lang == "en" else "en"
+    other = PAGES[other_lang]
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{lang}">',
@@ -754,13 +378,13 @@ def page(lang: str, packages: list[Package], chart_list: list[Chart], reports: l
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(t['title'])}</title>",
-        f'<link rel="alternate" hreflang="{t["other"]}" href="{other}">',
+        f'<link rel="alternate" hreflang="{other_lang}" href="{other}">',
         f"<style>{CSS.strip()}</style>",
         "</head>",
         "<body>",
         "<header>",
-        f'<p class="lang"><a href="{other}" hreflang="{t["other"]}" lang="{t["other"]}">'
-        f'{t["other_name"]}</a></p>',
+        f'<p class="lang"><a href="{other}" hreflang="{other_lang}" lang="{other_lang}">'
+        f'{t["other_language"]}</a></p>',
         f"<h1>{escape(t['title'])}</h1>",
         f"<p>{escape(t['intro'])} {escape(t['offline'])}</p>",
         "<nav><ul>",
@@ -838,7 +462,8 @@ def page(lang: str, packages: list[Package], chart_list: list[Chart], reports: l
         out.append("</ul>")
     out += [
         f'<h2 id="versions">{t["versions"]}</h2>',
-        f"<p>{t['versions_text']}</p>",
+        f"<p>{t['versions_text']} <code>{escape(t['versions_tag'])}</code>"
+        f"{t['versions_after_tag']}</p>",
         f'<h2 id="machine">{t["machine"]}</h2>',
         f'<p>{escape(t["machine_text"])} <a href="catalog.json">catalog.json</a> · '
         '<a href="catalog.jsonld">catalog.jsonld</a></p>',
@@ -853,7 +478,7 @@ def page(lang: str, packages: list[Package], chart_list: list[Chart], reports: l
 def _svg_size(svg: str) -> tuple[int, int]:
     match = re.search(r'<svg [^>]*width="(\d+)" height="(\d+)"', svg)
     if not match:
-        raise CatalogueError("an SVG chart has no width and height")
+        raise SiteError("an SVG chart has no width and height")
     return int(match[1]), int(match[2])
 
 
@@ -870,7 +495,7 @@ def write_catalogue(root: Path) -> dict:
     record."""
     packages = packages_in(root)
     if not packages:
-        raise CatalogueError(f"{root}: no package to catalogue")
+        raise SiteError(f"{root}: no package to catalogue")
     by_name = {p.name: p for p in packages}
     chart_list = [c for c in (make(by_name) for make in CHARTS) if c is not None]
     reports = reports_in(root)
@@ -882,11 +507,9 @@ def write_catalogue(root: Path) -> dict:
         for lang in LANGUAGES:
             _write(root / c.path(lang), c.svg[lang])
     record = catalogue_record(packages, chart_list, reports)
-    publisher = next((c["title"] for c in packages[0].descriptor["contributors"]
-                      if "publisher" in c.get("roles", ())), "EL PAcCTO 2.0 open-data platform")
     _write(root / "catalog.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     _write(root / "catalog.jsonld",
-           json.dumps(dcat_record(packages, publisher), indent=2, ensure_ascii=False) + "\n")
+           json.dumps(dcat_record(packages), indent=2, ensure_ascii=False) + "\n")
     withheld = record["not_published"]
     for lang in LANGUAGES:
         _write(root / PAGES[lang], page(lang, packages, chart_list, reports, withheld))
