@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -38,273 +37,14 @@ import duckdb
 
 from paccto_data.publication.package import PackageReport, build_package
 from paccto_data.publication.release import release_folder
-from paccto_data.publication.spec import COUNTRIES, PackageSpec
-from paccto_data.site import SiteError, charts
+from paccto_data.publication.spec import PackageSpec
+from paccto_data.site import SiteError
+from paccto_data.site.chart_specs import CHARTS_DIR, Chart, draw_charts
 from paccto_data.site.dcat import catalogue_record, dcat_record
 from paccto_data.site.packages import Package, packages_in, reports_in
 from paccto_data.site.strings import LANGUAGES, PAGES, strings
 
 CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", "index.html", "index.es.html")
-CHARTS_DIR = "charts"
-# a weighted mean is drawn only where the reporting countries hold this share of the population
-COVERAGE_THRESHOLD = 2 / 3
-SUBREGIONS_ES = {"Caribbean": "Caribe", "Central America": "Centroamérica",
-                 "South America": "Sudamérica",
-                 "Latin America and the Caribbean": "América Latina y el Caribe"}
-
-
-# --- charts ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chart:
-    id: str
-    package: str
-    title: dict[str, str]
-    caption: dict[str, str]
-    svg: dict[str, str]
-
-    def path(self, lang: str) -> str:
-        return f"{CHARTS_DIR}/{self.id}{'' if lang == 'en' else '.' + lang}.svg"
-
-
-def _source_line(package: Package, lang: str, publishers: str) -> str:
-    word = "Source" if lang == "en" else "Fuente"
-    built = "package" if lang == "en" else "paquete"
-    return (f"{word}: {publishers}. {built.capitalize()} {package.name} "
-            f"v{package.descriptor['version']} (EL PAcCTO 2.0 open data).")
-
-
-def chart_homicide(packages: dict[str, Package]) -> Chart | None:
-    package = packages.get("lac-country-profiles")
-    if package is None:
-        return None
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            WITH panel AS (
-                SELECT y.year, c.lac_subregion AS region, y.homicide_rate AS rate,
-                       y.population AS pop
-                FROM read_parquet('{package.tables()["country_year"]}') AS y
-                JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
-            ),
-            regions AS (
-                SELECT * FROM panel
-                UNION ALL SELECT year, 'Latin America and the Caribbean', rate, pop FROM panel
-            )
-            SELECT region, year,
-                   sum(rate * pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL)
-                   / sum(pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL) AS weighted,
-                   sum(pop) FILTER (WHERE rate IS NOT NULL AND pop IS NOT NULL)
-                   / sum(pop) AS coverage
-            FROM regions GROUP BY region, year ORDER BY region, year""").fetchall()
-    finally:
-        con.close()
-    kept = [(r, y, v) for r, y, v, c in rows if v is not None and c >= COVERAGE_THRESHOLD]
-    if not kept:
-        return None
-    order = ["Caribbean", "Central America", "South America", "Latin America and the Caribbean"]
-    years = [y for _, y, _ in kept]
-    first, last = min(years), max(years)
-    title = {"en": f"Intentional homicide rate by sub-region, {first}–{last}",
-             "es": f"Tasa de homicidios intencionales por subregión, {first}–{last}"}
-    note = {
-        "en": "Population-weighted mean of the country rates: the sum of rate × population "
-              "over the countries that report a rate and have a World Bank population that "
-              "year, divided by their population. A year is drawn only where those countries "
-              "hold at least two thirds of the sub-region's population.",
-        "es": "Media de las tasas nacionales ponderada por la población: suma de tasa × "
-              "población de los países que comunican una tasa y tienen población del Banco "
-              "Mundial ese año, dividida por su población. Un año se dibuja solo si esos "
-              "países reúnen al menos dos tercios de la población de la subregión.",
-    }
-    svg = {}
-    for lang in LANGUAGES:
-        series = []
-        for region in order:
-            points = tuple((float(y), float(v)) for r, y, v in kept if r == region)
-            if points:
-                label = region if lang == "en" else SUBREGIONS_ES[region]
-                series.append(charts.Series(label, points, dashed=region == order[-1]))
-        svg[lang] = charts.line_chart(series, charts.Text(
-            title=title[lang],
-            x_label="Year" if lang == "en" else "Año",
-            y_label=("Victims per 100,000 population" if lang == "en"
-                     else "Víctimas por 100.000 habitantes"),
-            note=note[lang],
-            source=_source_line(package, lang, "UNODC (homicide series, via Our World in "
-                                "Data); World Bank (population)")))
-    return Chart("homicide_by_subregion", package.name, title, note, svg)
-
-
-def chart_cocaine(packages: dict[str, Package]) -> Chart | None:
-    package = packages.get("lac-drug-seizures")
-    if package is None:
-        return None
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            WITH country_year AS (
-                SELECT iso3, year,
-                       max(kilograms) FILTER (WHERE is_total) AS total,
-                       sum(kilograms) FILTER (WHERE NOT is_total) AS parts
-                FROM read_parquet('{package.tables()["seizures"]}')
-                WHERE drug_subgroup = 'Cocaine'
-                GROUP BY iso3, year
-            )
-            SELECT c.name_en, c.name_es, sum(coalesce(total, parts)) / 1000 AS tonnes,
-                   min(year), max(year)
-            FROM country_year JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
-            GROUP BY c.name_en, c.name_es
-            HAVING sum(coalesce(total, parts)) > 0
-            ORDER BY tonnes DESC, c.name_en""").fetchall()
-    finally:
-        con.close()
-    if not rows:
-        return None
-    first, last = min(r[3] for r in rows), max(r[4] for r in rows)
-    title = {"en": f"Cocaine seized by country, {first}–{last} (tonnes, all years added)",
-             "es": f"Cocaína incautada por país, {first}–{last} (toneladas, suma de los años)"}
-    note = {
-        "en": "Per country and year, the publisher's cocaine total where it reports one, "
-              "otherwise the sum of the rows of sub-group Cocaine (hydrochloride, base and "
-              "paste, crack, other smokable forms, non-specified; coca leaf and bush "
-              "excluded); rows the workbook repeats are added. Seizures reflect enforcement "
-              "as much as trafficking.",
-        "es": "Por país y año, el total de cocaína del editor cuando lo comunica; si no, la "
-              "suma de las filas del subgrupo Cocaine (clorhidrato, base y pasta, crack, otras "
-              "formas fumables, no especificada; sin hoja ni arbusto de coca); las filas que el "
-              "libro repite se suman. Las incautaciones reflejan la acción policial tanto como "
-              "el tráfico.",
-    }
-    svg = {}
-    for lang in LANGUAGES:
-        bars = [charts.Bar(name_en if lang == "en" else name_es, float(tonnes),
-                           value_text=f"{charts.number(tonnes, 1)} t" if tonnes >= 0.1
-                           else f"{charts.number(tonnes * 1000, 0)} kg")
-                for name_en, name_es, tonnes, _, _ in rows]
-        svg[lang] = charts.bar_chart(bars, charts.Text(
-            title=title[lang], x_label="Tonnes" if lang == "en" else "Toneladas",
-            note=note[lang],
-            source=_source_line(package, lang, "UNODC, World Drug Report 2024, statistical "
-                                "annex table 7.1")))
-    return Chart("cocaine_seizures_by_country", package.name, title, note, svg)
-
-
-def chart_corruption(packages: dict[str, Package]) -> Chart | None:
-    package = packages.get("lac-governance-corruption")
-    if package is None:
-        return None
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            WITH wgi AS (SELECT * FROM read_parquet('{package.tables()["governance_indicators"]}')),
-            estimate AS (SELECT iso3, year, value FROM wgi
-                         WHERE indicator_id = 'wgi_cc_estimate'),
-            stderr AS (SELECT iso3, year, value AS se FROM wgi
-                       WHERE indicator_id = 'wgi_cc_stderr'),
-            countries AS (SELECT * FROM read_parquet('{package.tables()[COUNTRIES]}')
-                          WHERE is_programme_partner),
-            latest AS (SELECT max(year) AS year FROM estimate
-                       WHERE iso3 IN (SELECT iso3 FROM countries))
-            SELECT c.name_en, c.name_es, e.value, s.se, e.year
-            FROM estimate AS e
-            JOIN latest USING (year)
-            JOIN countries AS c USING (iso3)
-            LEFT JOIN stderr AS s USING (iso3, year)
-            ORDER BY e.value DESC, c.name_en""").fetchall()
-    finally:
-        con.close()
-    if not rows:
-        return None
-    year = rows[0][4]
-    title = {"en": f"Control of corruption in the EL PAcCTO 2.0 partner countries, {year} "
-                   "(WGI estimate)",
-             "es": f"Control de la corrupción en los países socios de EL PAcCTO 2.0, {year} "
-                   "(estimación WGI)"}
-    note = {
-        "en": "Worldwide Governance Indicators estimate on a standard normal scale (about −2.5 "
-              "to 2.5; higher is better control of corruption). Whiskers: 90% interval "
-              "(estimate ± 1.645 standard errors); countries whose intervals overlap cannot "
-              "be told apart.",
-        "es": "Estimación de los Indicadores Mundiales de Gobernanza en escala normal estándar "
-              "(de −2,5 a 2,5 aprox.; más alto es mejor control de la corrupción). Bigotes: "
-              "intervalo del 90 % (estimación ± 1,645 errores estándar); los países cuyos "
-              "intervalos se solapan no se distinguen.",
-    }
-    svg = {}
-    for lang in LANGUAGES:
-        bars = [charts.Bar(name_en if lang == "en" else name_es, float(value),
-                           None if se is None else float(value - 1.645 * se),
-                           None if se is None else float(value + 1.645 * se),
-                           value_text=charts.number(value, 2))
-                for name_en, name_es, value, se, _ in rows]
-        svg[lang] = charts.bar_chart(bars, charts.Text(
-            title=title[lang],
-            x_label=("Estimate (standard normal units)" if lang == "en"
-                     else "Estimación (unidades normales estándar)"),
-            note=note[lang],
-            source=_source_line(package, lang, "World Bank, Worldwide Governance Indicators "
-                                "(2024 update)")), value_decimals=2)
-    return Chart("control_of_corruption_partners", package.name, title, note, svg)
-
-
-def chart_activities(packages: dict[str, Package]) -> Chart | None:
-    package = packages.get("paccto-activities")
-    if package is None:
-        return None
-    con = duckdb.connect()
-    try:
-        rows = con.execute(f"""
-            SELECT c.name_en, c.name_es, a.start_year, count(DISTINCT a.activity_id) AS n
-            FROM read_parquet('{package.tables()["activity_countries"]}') AS b
-            JOIN read_parquet('{package.tables()["activities"]}') AS a USING (activity_id)
-            JOIN read_parquet('{package.tables()[COUNTRIES]}') AS c USING (iso3)
-            WHERE c.is_lac
-            GROUP BY c.name_en, c.name_es, a.start_year""").fetchall()
-        span = con.execute(f"""SELECT min(start_year), max(start_year)
-            FROM read_parquet('{package.tables()["activities"]}')""").fetchall()[0]
-    finally:
-        con.close()
-    if not rows:
-        return None
-    totals: dict[str, int] = {}
-    for name_en, _, _, n in rows:
-        totals[name_en] = totals.get(name_en, 0) + n
-    order = sorted(totals, key=lambda name: (-totals[name], name))
-    spanish = {name_en: name_es for name_en, name_es, _, _ in rows}
-    years = [str(y) for y in range(span[0], span[1] + 1)]
-    title = {"en": "EL PAcCTO activities per country and year (Latin America and the "
-                   "Caribbean)",
-             "es": "Actividades de EL PAcCTO por país y año (América Latina y el Caribe)"}
-    note = {
-        "en": "Activities in the programme's register that name the country (as host or "
-              "participant), by the year they started; an activity naming several countries "
-              "counts once for each. The register holds what public pages report: it is not a "
-              "complete list.",
-        "es": "Actividades del registro del programa que nombran al país (como anfitrión o "
-              "participante), por año de inicio; una actividad que nombra varios países cuenta "
-              "una vez para cada uno. El registro recoge lo que comunican páginas públicas: no "
-              "es una lista completa.",
-    }
-    svg = {}
-    for lang in LANGUAGES:
-        label = (lambda n: n) if lang == "en" else (lambda n: spanish[n])
-        values = {(label(name_en), str(year)): n for name_en, _, year, n in rows}
-        svg[lang] = charts.heatmap(
-            [label(n) for n in order], years, values, charts.Text(
-                title=title[lang], x_label="Year the activity started" if lang == "en"
-                else "Año de inicio de la actividad",
-                legend_title="activities" if lang == "en" else "actividades",
-                note=note[lang],
-                source=_source_line(package, lang, "EL PAcCTO programme activity register "
-                                    "(CC BY 4.0)")))
-    return Chart("activities_by_country_year", package.name, title, note, svg)
-
-
-CHARTS = (chart_homicide, chart_cocaine, chart_corruption, chart_activities)
-
-
 # --- the pages ------------------------------------------------------------------------------
 
 CSS = """
@@ -496,8 +236,7 @@ def write_catalogue(root: Path) -> dict:
     packages = packages_in(root)
     if not packages:
         raise SiteError(f"{root}: no package to catalogue")
-    by_name = {p.name: p for p in packages}
-    chart_list = [c for c in (make(by_name) for make in CHARTS) if c is not None]
+    chart_list = draw_charts({p.name: p for p in packages})
     reports = reports_in(root)
     if (root / CHARTS_DIR).exists():
         import shutil

@@ -1,8 +1,9 @@
 """SVG charts written with plain Python: the same data always gives the same bytes.
 
-Three kinds, enough for the catalogue page (paccto_data/site/catalogue.py draws its charts with
-them): `line_chart` (series over years), `bar_chart` (horizontal bars, optionally with an
-interval per bar, negative values to the left of zero) and `heatmap` (counts in a grid).
+Three kinds, enough for the catalogue page (paccto_data/site/charts.yaml declares its charts,
+chart_specs.py draws them with these): `line_chart` (series over years), `bar_chart`
+(horizontal bars, optionally with an interval per bar, negative values to the left of zero)
+and `heatmap` (counts in a grid).
 Every chart has a visible title, axes with ticks and labels, a legend where there is more
 than one series, a source line at the bottom, and an SVG <title>/<desc> for screen readers.
 Nothing depends on the clock, the locale or the fonts installed: numbers are formatted

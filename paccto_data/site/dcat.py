@@ -20,7 +20,7 @@ from paccto_data.site.packages import Package, not_published
 from paccto_data.site.strings import PAGES, strings
 
 if TYPE_CHECKING:
-    from paccto_data.site.catalogue import Chart
+    from paccto_data.site.chart_specs import Chart
 
 # EU Publications Office authority tables (DCAT-AP controlled vocabularies)
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
