@@ -107,12 +107,12 @@ def measure_one(db: Path, name: str, out: Path, scaled: bool) -> dict:
 
 
 def measure_catalogue(root: Path) -> dict:
-    from paccto_data.site import catalog
+    from paccto_data.site import catalogue
 
     start = time.perf_counter()
-    catalog.write_catalogue(root)
+    catalogue.write_catalogue(root)
     written = time.perf_counter()
-    problems = catalog.check_catalogue(root)
+    problems = catalogue.check_catalogue(root)
     if problems:
         raise SystemExit("catalogue not valid:\n  " + "\n  ".join(problems[:10]))
     return {"package": "(catalogue)", "rows": 0,

@@ -1,10 +1,14 @@
-"""paccto_data/site/charts.py: SVG written with plain Python, the same bytes for the same data."""
+"""paccto_data/site/charts.py: SVG written with plain Python, the same bytes for the same data;
+and the charts declared in paccto_data/site/charts.yaml (chart_specs.py)."""
 
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
-from paccto_data.site import charts
+from paccto_data.settings import Settings
+from paccto_data.site import SiteError, chart_specs, charts
+from paccto_data.site.packages import packages_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 TEXT = charts.Text(title="Intentional homicide rate by sub-region, 2000–2003",
@@ -120,3 +124,81 @@ def test_an_empty_chart_is_refused():
         charts.line_chart([charts.Series("x", ())], TEXT)
     with pytest.raises(ValueError, match="no bars"):
         charts.bar_chart([], TEXT)
+
+
+# --- charts.yaml ----------------------------------------------------------------------------
+
+PUBLISHED = Settings.from_env().publish_dir
+HOMICIDE_BY_YEAR = {
+    "id": "homicide_by_year", "package": "lac-homicide", "kind": "line", "source": "UNODC",
+    "en": {"title": "Homicide rate, {first}–{last}", "note": "Unweighted mean.",
+           "y_label": "Rate"},
+    "es": {"title": "Tasa de homicidios, {first}–{last}", "note": "Media sin ponderar.",
+           "y_label": "Tasa"},
+    "sql": "SELECT 'Mean' AS label, 'Media' AS label_es, year AS x, avg(value) AS y, "
+           "false AS dashed, min(year) OVER () AS first, max(year) OVER () AS last "
+           "FROM homicide_rate GROUP BY year ORDER BY year",
+}
+
+
+@pytest.fixture(scope="module")
+def packages():
+    return {p.name: p for p in packages_in(PUBLISHED)}
+
+
+def specs_from(tmp_path, *entries):
+    path = tmp_path / "charts.yaml"
+    path.write_text(yaml.safe_dump(list(entries), allow_unicode=True), encoding="utf-8")
+    return chart_specs.load_chart_specs(path)
+
+
+def test_the_declared_charts_are_the_published_ones_byte_for_byte(packages):
+    drawn = chart_specs.draw_charts(packages)
+    assert [c.id for c in drawn] == [s.id for s in chart_specs.load_chart_specs()]
+    for chart in drawn:
+        for lang in ("en", "es"):
+            assert (PUBLISHED / chart.path(lang)).read_text(encoding="utf-8") == \
+                chart.svg[lang], chart.path(lang)
+
+
+def test_a_chart_declared_in_yaml_is_drawn_in_both_languages(tmp_path, packages):
+    (chart,) = chart_specs.draw_charts(packages, specs_from(tmp_path, HOMICIDE_BY_YEAR))
+    assert chart.title["en"].startswith("Homicide rate, 19") and chart.path("es") == \
+        "charts/homicide_by_year.es.svg"
+    assert "Media" in texts(chart.svg["es"]) and "Mean" in texts(chart.svg["en"])
+    version = packages["lac-homicide"].descriptor["version"]
+    assert f"Fuente: UNODC. Paquete lac-homicide v{version} (EL PAcCTO 2.0 open data)." in \
+        texts(chart.svg["es"])
+
+
+def test_a_chart_of_a_package_not_released_or_without_rows_is_left_out(tmp_path, packages):
+    elsewhere = HOMICIDE_BY_YEAR | {"package": "not-released"}
+    empty = HOMICIDE_BY_YEAR | {"id": "empty", "sql": HOMICIDE_BY_YEAR["sql"].replace(
+        "GROUP BY", "WHERE year < 0 GROUP BY")}
+    assert chart_specs.draw_charts(packages, specs_from(tmp_path, elsewhere, empty)) == []
+
+
+def test_a_chart_whose_sql_fails_is_refused_naming_the_chart(tmp_path, packages):
+    broken = HOMICIDE_BY_YEAR | {"sql": "SELECT year AS x FROM homicide_rates"}
+    with pytest.raises(SiteError, match=r"chart homicide_by_year .*homicide_rates"):
+        chart_specs.draw_charts(packages, specs_from(tmp_path, broken))
+    no_y = HOMICIDE_BY_YEAR | {"sql": "SELECT 'a' AS label, 'a' AS label_es, year AS x, "
+                                      "false AS dashed FROM homicide_rate"}
+    with pytest.raises(SiteError, match=r"chart homicide_by_year .*returns no column y\b"):
+        chart_specs.draw_charts(packages, specs_from(tmp_path, no_y))
+    unknown = HOMICIDE_BY_YEAR | {"en": HOMICIDE_BY_YEAR["en"] | {"title": "Rate, {year}"}}
+    with pytest.raises(SiteError, match=r"chart homicide_by_year .*'year'"):
+        chart_specs.draw_charts(packages, specs_from(tmp_path, unknown))
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"es": {"title": "Tasa", "note": "Media."}}, r"chart homicide_by_year: y_label has no "
+                                                  r"text in es"),
+    ({"kind": "pie"}, r"chart homicide_by_year: kind 'pie' is not one of line, bar, heatmap"),
+    ({"options": {"value_decimals": 2}}, r"a line chart has no option value_decimals"),
+    ({"colour": "red"}, r"chart homicide_by_year: unknown colour"),
+])
+def test_a_chart_declaration_that_is_incomplete_is_refused_naming_it(tmp_path, change,
+                                                                      message):
+    with pytest.raises(SiteError, match=message):
+        specs_from(tmp_path, HOMICIDE_BY_YEAR | change)

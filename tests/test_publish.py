@@ -35,7 +35,7 @@ from paccto_data.publication.spec import (
 from paccto_data.publication.tables import column_text, format_cell
 from paccto_data.publication.validation import validate_package
 from paccto_data.settings import ASSETS_DIR
-from paccto_data.site import catalog
+from paccto_data.site import catalogue as catalog
 from tests.support import build, environment, failed_steps, tmp_settings
 
 SPECS = package_specs()

@@ -16,7 +16,7 @@ from paccto_data.fileio import sha256_of
 from paccto_data.publication.spec import package_specs
 from paccto_data.publication.validation import validate_package
 from paccto_data.settings import Settings
-from paccto_data.site import catalog
+from paccto_data.site import catalogue
 
 PUBLISHED = Settings.from_env().publish_dir
 PACKAGES = sorted(p.parent for p in PUBLISHED.glob("*/datapackage.json"))
@@ -54,7 +54,7 @@ def test_the_citation_and_changelog_name_the_published_version(package):
 
 
 def test_the_catalogue_describes_exactly_what_is_published():
-    assert catalog.check_catalogue(PUBLISHED) == []
+    assert catalogue.check_catalogue(PUBLISHED) == []
     record = json.loads((PUBLISHED / "catalog.json").read_text(encoding="utf-8"))
     assert [p["name"] for p in record["packages"]] == [p.name for p in PACKAGES]
     for entry in record["packages"]:

@@ -23,6 +23,7 @@ from paccto_data.quality import report as quality_report
 from paccto_data.quality import rules as quality_rules
 from paccto_data.quality.rules import RuleError, evaluate, load_rules
 from paccto_data.settings import Settings
+from paccto_data.site.pages import quality_page, write_quality_page
 from paccto_data.sources.unodc_homicide import tidy_homicide
 from paccto_data.sources.wb_homicide import TABLES as WB_TABLES
 from paccto_data.warehouse import reference
@@ -198,7 +199,7 @@ def test_a_warn_check_reports_severity_warn_with_everything_needed_to_act(databa
         metadata["findings_table"].value
 
 
-def test_the_report_page_is_static_escaped_and_deterministic(database):
+def test_the_report_page_is_static_escaped_and_deterministic(database, tmp_path):
     conn, _ = database
     checks = [quality_report.TableResult(
         "staging.unodc_homicide", "great_expectations", "failed",
@@ -212,8 +213,8 @@ def test_the_report_page_is_static_escaped_and_deterministic(database):
           "observed_value": None, "failing_rows": 0, "sample": []}])]
     data = quality_report.ReportData(checks, quality_report.warnings(conn, load_rules()[:1]),
                                      quality_report.coverage(conn), [])
-    page = quality_report.render(data)
-    assert page == quality_report.render(data)
+    page = quality_page(data)
+    assert page == quality_page(data)
     assert not re.search(r"\bsrc\s*=", page) and "<script" not in page.lower()
     assert "^&lt;[A-Z]{3}&gt;$" in page and "^<[A-Z]" not in page  # escaped
     assert "-53.1146" in page and "min_value=0, max_value=250" in page
@@ -224,6 +225,13 @@ def test_the_report_page_is_static_escaped_and_deterministic(database):
     jamaica = next(row for row in block.rows if row[0] == "JAM")
     assert jamaica[2] is True and jamaica[3].startswith(quality_report.PRESENT * 34)
     assert len(jamaica[3]) == block.last_year - block.first_year + 1
+    assert f'\n<abbr title="{jamaica[1]}">JAM</abbr>*  {jamaica[3]}\n' in page
+    grid = page.split(f'<details id="{block.anchor}">', 1)[1].split("</pre>", 1)[0]
+    assert not grid.endswith("\n")  # the last row closes the grid
+    # written whole, through a rename
+    path = write_quality_page(tmp_path / "quality", data)
+    assert path.read_text(encoding="utf-8") == page
+    assert [p.name for p in path.parent.iterdir()] == ["index.html"]
 
 
 def test_the_definitions_hold_one_warn_check_per_rule_and_the_report():

@@ -48,7 +48,7 @@ from paccto_data.publication.release import recover, release_folder
 from paccto_data.publication.spec import PackageSpec, package_specs
 from paccto_data.publication.validation import check_package
 from paccto_data.settings import PROJECT_ROOT, Settings
-from paccto_data.site import catalog
+from paccto_data.site import catalogue
 
 KINDS = {"frictionless", "csv", "parquet"}
 # Every package states the licences, citations and vintages of its sources.
@@ -196,9 +196,9 @@ def release_asset(specs: Sequence[PackageSpec],
                         f"{f.key.to_user_string()} first")
                 shutil.copytree(source, tmp / f.folder)
                 copied.append(f.folder)
-            return catalog.write_catalogue(tmp)
+            return catalogue.write_catalogue(tmp)
 
-        record = release_folder(target, assemble, catalog.check_catalogue)
+        record = release_folder(target, assemble, catalogue.check_catalogue)
         packages = {}
         for spec in specs:
             descriptor = json.loads((target / spec.name / "datapackage.json").read_text("utf-8"))

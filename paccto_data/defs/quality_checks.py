@@ -1,5 +1,6 @@
 """Quality rules that warn (paccto_data/quality/rules.py) as non-blocking asset checks, and
-the asset that writes the quality report."""
+the asset that writes the quality report (data: paccto_data/quality/report.py; page:
+paccto_data/site/pages.py)."""
 
 from collections.abc import Sequence
 
@@ -77,11 +78,11 @@ def quality_report_asset(tables: Sequence[dg.AssetKey],
     def quality_report(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:
         from paccto_data.quality import report
+        from paccto_data.site.pages import write_quality_page
 
         with duckdb.get_connection() as conn:
             data = report.collect(context.instance, check_keys, conn, load_rules())
-        folder = build_area(paccto.settings) / "quality"
-        path = report.write(folder, report.render(data))
+        path = write_quality_page(build_area(paccto.settings) / "quality", data)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(path)),
             "bytes": path.stat().st_size,

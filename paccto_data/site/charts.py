@@ -1,8 +1,9 @@
 """SVG charts written with plain Python: the same data always gives the same bytes.
 
-Three kinds, enough for the catalogue page (paccto_data/site/catalog.py draws its charts with
-them): `line_chart` (series over years), `bar_chart` (horizontal bars, optionally with an
-interval per bar, negative values to the left of zero) and `heatmap` (counts in a grid).
+Three kinds, enough for the catalogue page (paccto_data/site/charts.yaml declares its charts,
+chart_specs.py draws them with these): `line_chart` (series over years), `bar_chart`
+(horizontal bars, optionally with an interval per bar, negative values to the left of zero)
+and `heatmap` (counts in a grid).
 Every chart has a visible title, axes with ticks and labels, a legend where there is more
 than one series, a source line at the bottom, and an SVG <title>/<desc> for screen readers.
 Nothing depends on the clock, the locale or the fonts installed: numbers are formatted
@@ -21,7 +22,7 @@ from xml.sax.saxutils import escape
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
 FONT = "DejaVu Sans, Arial, Helvetica, sans-serif"
-TEXT = "#222222"
+INK = "#222222"  # text, axes and whiskers
 MUTED = "#666666"
 GRID = "#dddddd"
 TITLE_SIZE = 16
@@ -68,12 +69,12 @@ class _Svg:
         self.parts.append(element)
 
     def text(self, x: float, y: float, text: str, size: int = LABEL_SIZE, anchor: str = "start",
-             fill: str = TEXT, weight: str | None = None, rotate: bool = False,
+             fill: str = INK, weight: str | None = None, rotate: bool = False,
              css: str | None = None) -> None:
         attributes = [f'x="{_n(x)}"', f'y="{_n(y)}"', f'font-size="{size}"']
         if anchor != "start":
             attributes.append(f'text-anchor="{anchor}"')
-        if fill != TEXT:
+        if fill != INK:
             attributes.append(f'fill="{fill}"')
         if weight:
             attributes.append(f'font-weight="{weight}"')
@@ -83,7 +84,7 @@ class _Svg:
             attributes.append(f'class="{css}"')
         self.add(f"<text {' '.join(attributes)}>{escape(text)}</text>")
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = TEXT,
+    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = INK,
              width: float = 1, dash: str | None = None) -> None:
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         self.add(f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
@@ -91,18 +92,15 @@ class _Svg:
 
     def rect(self, x: float, y: float, w: float, h: float, fill: str,
              title: str | None = None) -> None:
-        body = f"<title>{escape(title)}</title>" if title else ""
-        self.add(f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0))}" '
-                 f'height="{_n(max(h, 0))}" fill="{fill}">{body}</rect>'
-                 if body else
-                 f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0))}" '
-                 f'height="{_n(max(h, 0))}" fill="{fill}"/>')
+        shape = (f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0))}" '
+                 f'height="{_n(max(h, 0))}" fill="{fill}"')
+        self.add(f"{shape}><title>{escape(title)}</title></rect>" if title else f"{shape}/>")
 
     def document(self, text: Text) -> str:
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
                 f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
                 f'role="img" aria-labelledby="chart-title chart-desc" '
-                f'font-family="{FONT}" fill="{TEXT}">')
+                f'font-family="{FONT}" fill="{INK}">')
         return "\n".join([
             head,
             f'<title id="chart-title">{escape(text.title)}</title>',
@@ -323,9 +321,9 @@ def bar_chart(bars: Sequence[Bar], text: Text, width: int = 760, value_decimals:
                  title=f"{b.label}: {b.value_text or number(b.value, value_decimals)}")
         if b.low is not None and b.high is not None:
             mid = y + row / 2
-            svg.line(px(b.low), mid, px(b.high), mid, TEXT, 1)
-            svg.line(px(b.low), mid - 4, px(b.low), mid + 4, TEXT, 1)
-            svg.line(px(b.high), mid - 4, px(b.high), mid + 4, TEXT, 1)
+            svg.line(px(b.low), mid, px(b.high), mid, INK, 1)
+            svg.line(px(b.low), mid - 4, px(b.low), mid + 4, INK, 1)
+            svg.line(px(b.high), mid - 4, px(b.high), mid + 4, INK, 1)
         svg.text(left - 8, y + row / 2 + 4, b.label, LABEL_SIZE, "end", css="bar-label")
         end = max(px(b.value), px(b.high) if b.high is not None else px(b.value))
         svg.text(max(end, px(0)) + 5, y + row / 2 + 4,
@@ -372,7 +370,7 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: dict[tuple[str,
                      if count else "#f4f4f4", title=f"{row_label}, {column}: {count}")
             if count:
                 svg.text(x + cell_w / 2, y + cell_h / 2 + 4, str(count), SMALL_SIZE, "middle",
-                         fill="#ffffff" if count / high > 0.5 else TEXT)
+                         fill="#ffffff" if count / high > 0.5 else INK)
     bottom = top + len(rows) * cell_h
     right = left + len(columns) * cell_w
     svg.line(left, bottom + 2, right, bottom + 2)  # x axis (the years)

@@ -1,0 +1,170 @@
+"""The catalogue of a release: what `published/` holds, for people and for harvesters.
+
+`write_catalogue(root)` reads the packages already in a release folder (each
+`<root>/<name>/datapackage.json` and its files: packages.py) and writes beside them:
+
+- `catalog.json` and `catalog.jsonld` (DCAT-AP): dcat.py;
+- `index.html` and `index.es.html`: the page in English and in Spanish that a researcher
+  opens from disk without internet (inline CSS, no scripts, no remote `src`): pages.py;
+- `charts/*.svg` (and `*.es.svg`): the charts of charts.yaml drawn from the published files
+  themselves, so a chart shows exactly what can be downloaded: chart_specs.py.
+
+Everything is derived from the files in the folder and from the source catalogue
+(assets/sources/), never from the clock: the same packages give the same bytes.
+`check_catalogue(root)` is what a release checks before it is swapped in: the files parse,
+every chart listed exists and is an SVG with a title, and every link and image of both pages
+resolves to a file of the release (no remote `src`). `publish` builds packages, catalogue and
+release in one call (the Dagster assets do the same in steps).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import duckdb
+
+from paccto_data.publication.package import PackageReport, build_package
+from paccto_data.publication.release import release_folder
+from paccto_data.publication.spec import PackageSpec
+from paccto_data.site import SiteError
+from paccto_data.site.chart_specs import CHARTS_DIR, draw_charts
+from paccto_data.site.dcat import catalogue_record, dcat_record
+from paccto_data.site.packages import packages_in, reports_in
+from paccto_data.site.pages import catalogue_page
+from paccto_data.site.strings import LANGUAGES, PAGES
+
+CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", *PAGES.values())
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+# --- writing and checking -------------------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+
+
+def write_catalogue(root: Path) -> dict:
+    """Write the catalogue files and charts of the release in `root`; returns catalog.json's
+    record."""
+    packages = packages_in(root)
+    if not packages:
+        raise SiteError(f"{root}: no package to catalogue")
+    chart_list = draw_charts({p.name: p for p in packages})
+    reports = reports_in(root)
+    if (root / CHARTS_DIR).exists():
+        shutil.rmtree(root / CHARTS_DIR)
+    for c in chart_list:
+        for lang in LANGUAGES:
+            _write(root / c.path(lang), c.svg[lang])
+    record = catalogue_record(packages, chart_list, reports)
+    _write(root / "catalog.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    _write(root / "catalog.jsonld",
+           json.dumps(dcat_record(packages), indent=2, ensure_ascii=False) + "\n")
+    withheld = record["not_published"]
+    for lang in LANGUAGES:
+        _write(root / PAGES[lang],
+               catalogue_page(lang, packages, chart_list, reports, withheld))
+    return record
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            if name in ("href", "src") and value is not None:
+                self.links.append((tag, name, value))
+
+
+def page_links(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def check_catalogue(root: Path) -> list[str]:
+    """What is wrong with the catalogue of the release in `root` (empty: nothing)."""
+    problems = []
+    for name in CATALOGUE_FILES:
+        if not (root / name).is_file():
+            problems.append(f"{name}: missing")
+    if problems:
+        return problems
+    record = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
+    json.loads((root / "catalog.jsonld").read_text(encoding="utf-8"))
+    listed = {p["name"] for p in record["packages"]}
+    present = {p.parent.name for p in root.glob("*/datapackage.json")}
+    if listed != present:
+        problems.append(f"catalog.json lists packages {sorted(listed)}, the release holds "
+                        f"{sorted(present)}")
+    for package in record["packages"]:
+        for f in package["files"]:
+            path = root / f["path"]
+            if not path.is_file() or path.stat().st_size != f["bytes"]:
+                problems.append(f"catalog.json: {f['path']} is missing or not "
+                                f"{f['bytes']} bytes")
+    for chart in record["charts"]:
+        for key in ("path", "path_es"):
+            path = root / chart[key]
+            try:
+                svg = ET.parse(path).getroot()
+            except (OSError, ET.ParseError) as exc:
+                problems.append(f"{chart[key]}: not a readable SVG ({exc})")
+                continue
+            if svg.tag != f"{SVG}svg" or svg.find(f"{SVG}title") is None:
+                problems.append(f"{chart[key]}: not an SVG with a <title>")
+    for name in PAGES.values():
+        links = page_links(root / name)
+        for tag, attribute, value in links.links:
+            parts = urlsplit(value)
+            if attribute == "src" and (parts.scheme or value.startswith("//")):
+                problems.append(f"{name}: <{tag} src={value!r}> is not a file of the release")
+                continue
+            if parts.scheme in ("http", "https", "mailto"):
+                continue  # licence texts, publishers' pages: links, never loaded by the page
+            if parts.scheme:
+                problems.append(f"{name}: <{tag} {attribute}={value!r}>: unexpected scheme")
+                continue
+            if not parts.path:  # "#anchor"
+                if parts.fragment and parts.fragment not in links.ids:
+                    problems.append(f"{name}: link to #{parts.fragment}, which is not on the "
+                                    "page")
+                continue
+            target = (root / unquote(parts.path)).resolve()
+            if not target.is_relative_to(root.resolve()) or not target.is_file():
+                problems.append(f"{name}: <{tag} {attribute}={value!r}> does not resolve to "
+                                "a file of the release")
+    return problems
+
+
+# --- building and releasing in one call (the Dagster assets do it in steps) -----------------
+
+
+def publish(conn: duckdb.DuckDBPyConnection, specs: Iterable[PackageSpec],
+            publish_dir: Path, catalogue: bool = True) -> list[PackageReport]:
+    """Build every package straight from the build database, versioned against what
+    `publish_dir` holds, write the catalogue and release them
+    together. (The Dagster assets do the same in steps: paccto_data/defs/publication.py.)"""
+    specs = list(specs)
+
+    def fill(tmp: Path) -> list[PackageReport]:
+        reports = [build_package(conn, s, tmp / s.name, previous=publish_dir / s.name)
+                   for s in specs]
+        if catalogue:
+            write_catalogue(tmp)
+        return reports
+
+    return release_folder(publish_dir, fill, check_catalogue if catalogue else None)
