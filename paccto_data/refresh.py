@@ -30,9 +30,6 @@ that failed, downloaded files the tidy functions reject, bad arguments).
 from __future__ import annotations
 
 import argparse
-import copy
-import os
-import re
 import shutil
 import sys
 import tempfile
@@ -41,53 +38,31 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from paccto_data.acquire import fetch
-from paccto_data.acquire.records import Source, load_source, validate_record
+from paccto_data.acquire import promote as promoter
+from paccto_data.acquire.promote import (
+    VINTAGE,
+    load,
+    require_bundlable,
+    snapshot_dir,
+    yaml_path,
+)
+from paccto_data.acquire.records import Source
+from paccto_data.acquire.source_yaml import edit_source_yaml  # noqa: F401 - tests use it
 from paccto_data.errors import PacctoError
-from paccto_data.fileio import fsync_dir, sha256_of
+from paccto_data.fileio import sha256_of
 from paccto_data.http import HttpClient
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT, Settings
 
-BUNDLABLE = ("open", "unmodified-only")
 # The key of a tidy table: whichever of these it has, in this order.
 KEY_COLUMNS = ("iso3", "year", "indicator_id", "sex", "age", "category", "dimension")
-VINTAGE = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")  # as in sources.schema.json
 DEFAULT_LIMIT = 20
 DETAIL_WIDTH = 160  # an added or removed row of a wide table is cut to this many characters
 
 
 class RefreshError(PacctoError):
     """The refresh cannot go on (and has changed nothing)."""
-
-
-# --- paths ---------------------------------------------------------------------------------
-
-def yaml_path(source_id: str, assets_root: Path = ASSETS_DIR) -> Path:
-    return Path(assets_root) / "sources" / f"{source_id}.yaml"
-
-
-def snapshot_dir(source_id: str, assets_root: Path = ASSETS_DIR) -> Path:
-    return Path(assets_root) / "snapshots" / source_id
-
-
-def load(source_id: str, assets_root: Path = ASSETS_DIR) -> Source:
-    path = yaml_path(source_id, assets_root)
-    if not path.is_file():
-        known = sorted(p.stem for p in path.parent.glob("*.yaml"))
-        raise RefreshError(f"no source {source_id!r}: {path} does not exist "
-                           f"(known: {', '.join(known)})")
-    return load_source(path)
-
-
-def require_bundlable(source: Source) -> None:
-    if source.redistribution not in BUNDLABLE:
-        raise RefreshError(
-            f"{source.id}: redistribution is {source.redistribution!r}, so its files are never "
-            f"bundled under assets/snapshots/ (only {' or '.join(BUNDLABLE)} sources are); "
-            "nothing to refresh — live builds download it"
-        )
 
 
 # --- 1. download ---------------------------------------------------------------------------
@@ -456,206 +431,22 @@ def _shown(path: Path) -> str:
 
 # --- 3. promote ----------------------------------------------------------------------------
 
-_SCALAR = re.compile(
-    r"^(?P<head>[ \t]*(?:-[ \t]+)?)(?P<key>[A-Za-z_][\w-]*):(?P<sp>[ \t]*)"
-    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s#][^#\n]*?)?(?P<rest>[ \t]*(?:#.*)?)$"
-)
-
-
-def _set_value(line: str, value: str, quote_bare: bool) -> str:
-    match = _SCALAR.match(line)
-    old = match.group("value") or ""
-    if old.startswith('"'):
-        text = '"' + value + '"'
-    elif old.startswith("'"):
-        text = "'" + value + "'"
-    else:
-        text = f'"{value}"' if quote_bare else value
-    sp = match.group("sp") or " "
-    return f"{match.group('head')}{match.group('key')}:{sp}{text}{match.group('rest')}"
-
-
-def _scalar(line: str) -> str | None:
-    match = _SCALAR.match(line)
-    if not match or not match.group("value") or match.group("value")[0] in ">|&*!{[":
-        return None  # empty, a block scalar, an anchor, alias, tag or flow collection
-    return match.group("value").strip().strip("\"'")
-
-
-def _top_level(lines: list[str], key: str, path: Path) -> int:
-    found = [i for i, line in enumerate(lines) if re.match(rf"^{key}:", line)]
-    if len(found) != 1 or not _SCALAR.match(lines[found[0]]) or _scalar(lines[found[0]]) is None:
-        raise RefreshError(f"{path}: expected one plain `{key}: value` line at the top level; "
-                           "edit it by hand")
-    return found[0]
-
-
-def _file_items(lines: list[str], path: Path) -> dict[str, tuple[int, int, int]]:
-    """file id -> (first line, end line, key column) of each item of the `files:` list."""
-    start = _top_level_block(lines, "files", path)
-    end = next((i for i in range(start + 1, len(lines))
-                if lines[i][:1] not in ("", " ", "\t", "#", "-")), len(lines))
-    dashes = [(i, len(lines[i]) - len(lines[i].lstrip())) for i in range(start + 1, end)
-              if re.match(r"^[ \t]*-[ \t]", lines[i])]
-    if not dashes:
-        raise RefreshError(f"{path}: `files:` is not a block list of mappings; edit it by hand")
-    indent = min(d for _, d in dashes)
-    starts = [i for i, d in dashes if d == indent]
-    items = {}
-    for n, first in enumerate(starts):
-        last = starts[n + 1] if n + 1 < len(starts) else end
-        column = len(re.match(r"^[ \t]*-[ \t]+", lines[first]).group(0))
-        file_id = None
-        for i in range(first, last):
-            if _key_at(lines[i], "id", column, first == i):
-                file_id = _scalar(lines[i])
-        if file_id is None:
-            raise RefreshError(f"{path}: line {first + 1}: a file without an `id:`")
-        items[file_id] = (first, last, column)
-    return items
-
-
-def _top_level_block(lines: list[str], key: str, path: Path) -> int:
-    found = [i for i, line in enumerate(lines) if re.match(rf"^{key}:[ \t]*(#.*)?$", line)]
-    if len(found) != 1:
-        raise RefreshError(f"{path}: expected one `{key}:` block at the top level")
-    return found[0]
-
-
-def _key_at(line: str, key: str, column: int, is_dash_line: bool) -> bool:
-    if is_dash_line:
-        return bool(re.match(rf"^[ \t]*-[ \t]+{key}:", line)) and \
-            len(re.match(r"^[ \t]*-[ \t]+", line).group(0)) == column
-    return bool(re.match(rf"^[ \t]{{{column}}}{key}:", line))
-
-
-def _item_key(lines: list[str], item: tuple[int, int, int], key: str) -> int | None:
-    first, last, column = item
-    found = [i for i in range(first, last) if _key_at(lines[i], key, column, i == first)]
-    return found[0] if found else None
-
-
-def edit_source_yaml(text: str, path: Path, files: Mapping[str, tuple[str, int, str | None]],
-                     retrieved: str, vintage: str) -> str:
-    """The YAML `text` with new `sha256`/`bytes` (and `taken_from`: a new value, or None to
-    remove the line) for each file id in `files`, and new top-level `retrieved` and `vintage`,
-    edited line by line so that comments, order, quoting and wrapping stay as they were.
-    The result is parsed back and must equal the old record with exactly those changes."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.split(newline)
-    record = yaml.safe_load(text)
-    expected = copy.deepcopy(record)
-    for key, value in (("retrieved", retrieved), ("vintage", vintage)):
-        i = _top_level(lines, key, path)
-        lines[i] = _set_value(lines[i], value, quote_bare=True)
-        expected[key] = value
-    items = _file_items(lines, path)
-    remove = []
-    for file_id, (sha, size, taken_from) in files.items():
-        if file_id not in items:
-            raise RefreshError(f"{path}: no file {file_id!r} in `files:`")
-        entry = next(f for f in expected["files"] if f["id"] == file_id)
-        for key, value, quote in (("sha256", sha, False), ("bytes", str(size), False)):
-            i = _item_key(lines, items[file_id], key)
-            if i is None or _scalar(lines[i]) is None:
-                raise RefreshError(f"{path}: file {file_id!r} has no plain `{key}:` line")
-            lines[i] = _set_value(lines[i], value, quote_bare=quote)
-        entry["sha256"], entry["bytes"] = sha, size
-        i = _item_key(lines, items[file_id], "taken_from")
-        if i is not None:
-            if taken_from is None:
-                remove.append(i)
-                entry.pop("taken_from", None)
-            else:
-                lines[i] = _set_value(lines[i], taken_from, quote_bare=True)
-                entry["taken_from"] = taken_from
-    for i in sorted(remove, reverse=True):
-        del lines[i]
-    new_text = newline.join(lines)
-    try:
-        new_record = yaml.safe_load(new_text)
-    except yaml.YAMLError as exc:
-        raise RefreshError(f"{path}: the in-place edit broke the YAML ({exc}); "
-                           "nothing was changed: edit it by hand") from exc
-    if new_record != expected:
-        raise RefreshError(f"{path}: the in-place edit did not give the expected record "
-                           "(an unusual layout?); nothing was changed: edit it by hand")
-    validate_record(new_record, path)
-    return new_text
-
-
-def _write_staged(data_from: Path, partial: Path) -> tuple[str, int]:
-    with open(data_from, "rb") as src, open(partial, "wb") as out:
-        shutil.copyfileobj(src, out)
-        out.flush()
-        os.fsync(out.fileno())
-    return sha256_of(partial), partial.stat().st_size
-
-
-
 def promote(source_id: str, downloaded: Mapping[str, Path], *, retrieved: str, vintage: str,
             urls: Mapping[str, str] | None = None,
             assets_root: Path = ASSETS_DIR) -> list[str]:
-    """Copy the downloaded files of `source_id` byte for byte into
-    `<assets_root>/snapshots/<id>/` and edit `<assets_root>/sources/<id>.yaml` in place.
-
-    Every file is first copied beside its target and checked against the download; the YAML
-    edit is prepared and validated; only then are the files, and last the YAML, renamed into
-    place (each rename atomic). Files whose bytes did not change are left alone. `urls` (by
-    file id) is where each file was downloaded from, for `taken_from`. Returns the ids of the
-    files replaced."""
-    if not VINTAGE.match(vintage):
-        raise RefreshError(f"vintage {vintage!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
-    assets_root = Path(assets_root)
-    path = yaml_path(source_id, assets_root)
+    """Promote the downloaded files of `source_id` through the one promoter
+    (`paccto_data.acquire.promote`). A replaced file's `taken_from` (where the old bytes were
+    copied from) no longer describes it: it becomes the URL actually downloaded (`urls`, by
+    file id) when that differs from the catalogue's `url`, and is removed otherwise. Returns
+    the ids of the files replaced."""
     source = load(source_id, assets_root)
-    require_bundlable(source)
-    folder = snapshot_dir(source_id, assets_root)
-    folder.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    changes: dict[str, tuple[str, int, str | None]] = {}
-    text = path.read_text(encoding="utf-8")
-    yaml_partial = path.with_name(f".{path.name}.refresh-part")
-    try:
-        for spec in source.files:
-            new = Path(downloaded[spec.id])
-            digest, size = sha256_of(new), new.stat().st_size
-            target = folder / spec.name
-            if digest == spec.sha256 and target.is_file() and sha256_of(target) == digest:
-                continue
-            partial = folder / f".{spec.name}.refresh-part"
-            staged.append((partial, target))
-            if _write_staged(new, partial) != (digest, size):
-                raise RefreshError(f"{partial}: the copy differs from {new}")
+    taken_from = {}
+    for spec in source.files:
+        if spec.taken_from is not None:
             url = (urls or {}).get(spec.id)
-            if spec.taken_from is None:
-                taken_from = None
-            else:
-                taken_from = url if url and url != spec.url else None
-            changes[spec.id] = (digest, size, taken_from)
-        if not changes and source.retrieved == retrieved and source.vintage == vintage:
-            return []
-        new_text = edit_source_yaml(text, path, changes, retrieved, vintage)
-        with open(yaml_partial, "w", encoding="utf-8", newline="") as out:
-            out.write(new_text)
-            out.flush()
-            os.fsync(out.fileno())
-        if path.read_text(encoding="utf-8") != text:
-            raise RefreshError(f"{path} changed while the refresh ran; nothing was promoted")
-    except BaseException:
-        for partial, _ in staged:
-            partial.unlink(missing_ok=True)
-        yaml_partial.unlink(missing_ok=True)
-        raise
-    for partial, target in staged:
-        os.replace(partial, target)
-    fsync_dir(folder)
-    os.replace(yaml_partial, path)
-    fsync_dir(path.parent)
-    from paccto_data.acquire import records
-
-    records.sources.cache_clear()
-    return list(changes)
+            taken_from[spec.id] = url if url and url != spec.url else None
+    return promoter.promote(source_id, downloaded, retrieved=retrieved, vintage=vintage,
+                            taken_from=taken_from, assets_root=assets_root)
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -34,7 +34,9 @@ from loopback import Reply
 
 from paccto_data import refresh
 from paccto_data.acquire import records
+from paccto_data.acquire.promote import PromotionError
 from paccto_data.acquire.records import load_source
+from paccto_data.acquire.source_yaml import RecordEditError
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT
 
 HOMICIDE = "homicide-rate-unodc.csv"
@@ -418,7 +420,7 @@ def test_an_internal_source_is_refused(loopback, monkeypatch, tmp_path, capsys):
     assert loopback.requests == []  # refused before downloading anything
     new = tmp_path / "new.csv"
     new.write_bytes(changed_homicide())
-    with pytest.raises(refresh.RefreshError, match="redistribution is 'internal'"):
+    with pytest.raises(PromotionError, match="redistribution is 'internal'"):
         refresh.promote("unodc_homicide", {"data": new}, retrieved="2026-12-01",
                         vintage="2026", assets_root=root)
     assert state(root) == before
@@ -504,6 +506,6 @@ def test_yaml_edit_touches_only_the_edited_values(source_id):
 def test_yaml_edit_refuses_a_layout_it_cannot_edit_in_place(tmp_path):
     path = ASSETS_DIR / "sources" / "unodc_homicide.yaml"
     text = path.read_text().replace('vintage: "2025"', 'vintage: >\n  2025')
-    with pytest.raises(refresh.RefreshError, match="one plain `vintage: value` line"):
+    with pytest.raises(RecordEditError, match="one plain `vintage: value` line"):
         refresh.edit_source_yaml(text, path, {}, retrieved="2027-01-02", vintage="2026")
 
