@@ -1,4 +1,4 @@
-"""The maintainers' refresh (paccto_data/refresh.py) over real HTTP on 127.0.0.1.
+"""The maintainers' refresh (paccto_data/refresh/) over real HTTP on 127.0.0.1.
 
 The loopback server serves the real snapshot bytes, or a copy changed in a few cited places:
 - unodc_homicide, assets/snapshots/unodc_homicide/homicide-rate-unodc.csv (header = line 1):
@@ -36,7 +36,7 @@ from paccto_data import refresh
 from paccto_data.acquire import records
 from paccto_data.acquire.promote import PromotionError
 from paccto_data.acquire.records import load_source
-from paccto_data.acquire.source_yaml import RecordEditError
+from paccto_data.acquire.source_yaml import RecordEditError, edit_source_yaml
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT
 
 HOMICIDE = "homicide-rate-unodc.csv"
@@ -488,7 +488,7 @@ def test_yaml_edit_touches_only_the_edited_values(source_id):
                   flags=re.MULTILINE)
     source = records.source(source_id)
     spec = source.files[-1]
-    new = refresh.edit_source_yaml(text, path, {spec.id: ("a" * 64, 12345, None)},
+    new = edit_source_yaml(text, path, {spec.id: ("a" * 64, 12345, None)},
                                    retrieved="2027-01-02", vintage="2026")
     changed = changed_lines(text, new)
     assert (f'retrieved: "{source.retrieved}"  # when the snapshot was taken',
@@ -507,5 +507,5 @@ def test_yaml_edit_refuses_a_layout_it_cannot_edit_in_place(tmp_path):
     path = ASSETS_DIR / "sources" / "unodc_homicide.yaml"
     text = path.read_text().replace('vintage: "2025"', 'vintage: >\n  2025')
     with pytest.raises(RecordEditError, match="one plain `vintage: value` line"):
-        refresh.edit_source_yaml(text, path, {}, retrieved="2027-01-02", vintage="2026")
+        edit_source_yaml(text, path, {}, retrieved="2027-01-02", vintage="2026")
 
