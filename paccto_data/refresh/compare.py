@@ -1,16 +1,21 @@
 """Step 2 of the refresh: the downloaded files against the bundled snapshot, file by file and
-table by table (each staging table of the source made by its tidy function from both)."""
+table by table: each staging table of the source is made by its tidy function from both sets
+of files, and the two tables go through the one table diff (`paccto_data.warehouse.diff`,
+DuckDB), the same that versions the published packages, on a key inferred from the tables
+(iso3, year, indicator_id and the disaggregations present; see `infer_key`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
-
-import pandas as pd
 
 from paccto_data.acquire.records import Source
 from paccto_data.fileio import sha256_of
+from paccto_data.warehouse import diff as table_diff
 
 KEY_COLUMNS = ("iso3", "year", "indicator_id", "sex", "age", "category", "dimension")
 DETAIL_WIDTH = 160  # an added or removed row of a wide table is cut to this many characters
@@ -35,49 +40,78 @@ class FileChange:
 
 @dataclass
 class TableDiff:
+    """One staging table of the source, made from the snapshot files (old) and from the
+    downloaded files (new), and what changed between the two (`diff`; None when the table was
+    not compared: the files are unchanged, or a tidy function failed)."""
+
     table: str
-    key: list[str] = field(default_factory=list)
+    diff: table_diff.TableDiff | None = None
     old_rows: int | None = None
     new_rows: int | None = None
     old_dropped: dict = field(default_factory=dict)
     new_dropped: dict = field(default_factory=dict)
-    added: pd.DataFrame | None = None
-    removed: pd.DataFrame | None = None
-    revised: pd.DataFrame | None = None  # key columns + column, old, new
-    columns_only_old: list[str] = field(default_factory=list)  # a column the new table lost
-    columns_only_new: list[str] = field(default_factory=list)  # ... or gained
     old_error: str | None = None  # the tidy function failed on the snapshot files
     new_error: str | None = None  # ... on the downloaded files
+    float_columns: frozenset[str] = frozenset()  # how to show a revised value (given as text)
+    time_columns: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> list[str]:
+        return [] if self.diff is None else list(self.diff.key)
 
     @property
     def counts(self) -> tuple[int, int, int]:
-        return tuple(0 if f is None else len(f) for f in (self.added, self.removed, self.revised))
+        """(rows added, rows removed, rows with a revised value)."""
+        return (0, 0, 0) if self.diff is None else self.diff.counts
 
     @property
     def identical(self) -> bool:
-        return (self.old_error is None and self.new_error is None and self.counts == (0, 0, 0)
-                and not self.columns_only_old and not self.columns_only_new)
+        return (self.old_error is None and self.new_error is None
+                and (self.diff is None or self.diff.identical))
+
+    @property
+    def added(self):
+        """The rows only the new table has (a pyarrow Table), sorted by key."""
+        return None if self.diff is None else self.diff.added
+
+    @property
+    def removed(self):
+        return None if self.diff is None else self.diff.removed
+
+    @property
+    def revised(self):
+        """One row per revised value: the key, `column`, `old` and `new` (as text)."""
+        return None if self.diff is None else self.diff.revised
+
+    def revised_value(self, column: str, text: str | None) -> str:
+        """A revised value (text, as the diff gives it) shown as `fmt` shows the value."""
+        if text is None:
+            return fmt(None)
+        if column in self.float_columns:
+            return fmt(float(text))
+        if column in self.time_columns:
+            return text.removesuffix(" 00:00:00")
+        return text
 
     def differences(self) -> list[tuple[str, dict, str]]:
         """(kind, key values, detail) for every difference, ordered by key then kind."""
-        out = []
-        for kind, frame in (("added", self.added), ("removed", self.removed)):
-            if frame is None:
-                continue
-            values = [c for c in frame.columns if c not in self.key and c != "_n"]
-            for row in frame.to_dict("records"):
+        if self.diff is None:
+            return []
+        key, out = self.key, []
+        for kind, table in (("added", self.added), ("removed", self.removed)):
+            values = [c for c in table.column_names if c not in key]
+            for row in table.to_pylist():
                 detail = " ".join(f"{c}={fmt(row[c])}" for c in values)
                 if len(detail) > DETAIL_WIDTH:
                     detail = detail[:DETAIL_WIDTH - 1] + "…"
-                out.append((kind, {k: row[k] for k in self.key}, detail))
-        if self.revised is not None:
-            for key, group in self.revised.groupby(self.key, sort=False, dropna=False):
-                first = group.iloc[0]
-                detail = "; ".join(f"{r.column} {fmt(r.old)} -> {fmt(r.new)}"
-                                   for r in group.itertuples())
-                out.append(("revised", {k: first[k] for k in self.key}, detail))
+                out.append((kind, {k: row[k] for k in key}, detail))
+        rows = self.revised.to_pylist()  # sorted by key: a row's values are consecutive
+        for values, group in groupby(rows, key=lambda r: tuple(r[k] for k in key)):
+            detail = "; ".join(f"{r['column']} {self.revised_value(r['column'], r['old'])} -> "
+                               f"{self.revised_value(r['column'], r['new'])}" for r in group)
+            out.append(("revised", dict(zip(key, values)), detail))
         order = {"removed": 0, "revised": 1, "added": 2}
-        return sorted(out, key=lambda d: (tuple(_sortable(d[1][k]) for k in self.key),
+        return sorted(out, key=lambda d: (tuple(_sortable(d[1][k]) for k in key),
                                           order[d[0]]))
 
 
@@ -99,108 +133,35 @@ class Report:
         return [t for t in self.tables if t.new_error]
 
 
+def _missing(value) -> bool:
+    """None or NaN."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _sortable(value):
-    if _missing(value):
-        return (1, "")
-    return (0, value)
+    return (1, "") if _missing(value) else (0, value)
 
 
 def fmt(value) -> str:
+    """A value of a row as the report shows it: an integral float without `.0`, a midnight
+    timestamp as its date, a missing value as `(empty)`."""
     if _missing(value):
         return "(empty)"
-    if isinstance(value, pd.Timestamp) and value == value.normalize():
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
         return value.date().isoformat()
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        value = value.item()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     return str(value)
 
 
-def _missing(value) -> bool:
-    """None, NaN, NaT or pd.NA."""
-    try:
-        return value is None or bool(pd.api.types.is_scalar(value) and pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _equal(a, b) -> bool:
-    """Exact equality, two missing values being equal (NaN, None, pd.NA alike)."""
-    if _missing(a) or _missing(b):
-        return _missing(a) and _missing(b)
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):
-        return False
-
-
-def table_key(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[str], bool]:
-    """The key to match rows on, and whether an occurrence counter must be added to it.
-
-    iso3, year, indicator_id and the disaggregations, where present and unique on both
-    sides; otherwise the shortest run of those and then the table's other columns, in order,
-    that is unique (numbers — `value` and every float column — are never part of a key)."""
-    shared = [c for c in old.columns if c in new.columns]
-    preferred = [c for c in KEY_COLUMNS if c in shared]
-    candidates = preferred + [
-        c for c in shared if c not in preferred and c != "value"
-        and not pd.api.types.is_float_dtype(old[c]) and not pd.api.types.is_float_dtype(new[c])]
-
-    def unique(key: list[str]) -> bool:
-        return not old.duplicated(key).any() and not new.duplicated(key).any()
-
-    if preferred and unique(preferred):
-        return preferred, False
-    for n in range(1, len(candidates) + 1):
-        if unique(candidates[:n]):
-            return candidates[:n], False
-    return candidates, True
-
-
-def compare_tables(name: str, old: pd.DataFrame, new: pd.DataFrame) -> TableDiff:
-    key, counted = table_key(old, new)
-    if counted:  # identical rows repeated: compare them as a multiset
-        old = old.assign(_n=old.groupby(key, dropna=False).cumcount())
-        new = new.assign(_n=new.groupby(key, dropna=False).cumcount())
-        key = [*key, "_n"]
-    # A key column typed differently on the two sides (int32 vs int64 years) merges as objects.
-    old, new = old.reset_index(drop=True), new.reset_index(drop=True)
-    for column in key:
-        if str(old[column].dtype) != str(new[column].dtype):
-            old[column] = old[column].astype(object)
-            new[column] = new[column].astype(object)
-    merged = old.merge(new, on=key, how="outer", suffixes=("__old", "__new"),
-                       indicator=True, sort=False)
-    values_old = [c for c in old.columns if c not in key]
-    values_new = [c for c in new.columns if c not in key]
-    removed = merged[merged["_merge"] == "left_only"]
-    added = merged[merged["_merge"] == "right_only"]
-    removed = removed[key + [f"{c}__old" if c in values_new else c for c in values_old]]
-    removed.columns = key + values_old
-    added = added[key + [f"{c}__new" if c in values_old else c for c in values_new]]
-    added.columns = key + values_new
-    both = merged[merged["_merge"] == "both"]
-    revisions = []
-    for column in values_old:
-        if column not in values_new:
-            continue
-        a, b = both[f"{column}__old"], both[f"{column}__new"]
-        differs = both[[not _equal(x, y) for x, y in zip(a.tolist(), b.tolist())]]
-        if len(differs):
-            revisions.append(differs[key].assign(column=column, old=differs[f"{column}__old"]
-                                                 .astype(object),
-                                                 new=differs[f"{column}__new"].astype(object)))
-    revised = (pd.concat(revisions, ignore_index=True) if revisions
-               else pd.DataFrame(columns=[*key, "column", "old", "new"]))
-    shown_key = [k for k in key if k != "_n"]
+def compare_tables(name: str, old, new) -> TableDiff:
+    """The two versions of one staging table (pandas DataFrames) through the one table diff,
+    on the key `infer_key` finds (never `value`)."""
+    key = table_diff.infer_key(old, new, KEY_COLUMNS, never=("value",))
     return TableDiff(
-        name, key=shown_key, old_rows=len(old), new_rows=len(new),
-        added=added.drop(columns=["_n"], errors="ignore").reset_index(drop=True),
-        removed=removed.drop(columns=["_n"], errors="ignore").reset_index(drop=True),
-        revised=revised.drop(columns=["_n"], errors="ignore").reset_index(drop=True),
-        columns_only_old=[c for c in values_old if c not in values_new],
-        columns_only_new=[c for c in values_new if c not in values_old])
+        name, table_diff.diff_tables(old, new, key), old_rows=len(old), new_rows=len(new),
+        float_columns=frozenset(c for c in new.columns if new[c].dtype.kind == "f"),
+        time_columns=frozenset(c for c in new.columns if new[c].dtype.kind == "M"))
 
 
 def compare(source: Source, snapshots: Path, downloaded: Mapping[str, Path],

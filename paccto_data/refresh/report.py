@@ -90,9 +90,13 @@ def format_report(report: Report, limit: int = DEFAULT_LIMIT) -> str:
         else:
             out.append(f"  {diff.table}: {rows}: {added:,} added, {removed:,} removed, "
                        f"{revised:,} revised (key: {', '.join(diff.key)})")
-        for side, columns in (("lost", diff.columns_only_old), ("gained", diff.columns_only_new)):
+        fields = diff.diff
+        for side, columns in (("lost", fields.fields_removed), ("gained", fields.fields_added)):
             if columns:
                 out.append(f"      the new table {side} the columns {', '.join(columns)}")
+        if fields.fields_retyped:
+            out.append("      the new table changed the type of " + ", ".join(
+                f"{c} ({a} -> {b})" for c, (a, b) in fields.fields_retyped.items()))
         reasons = sorted(set(diff.old_dropped) | set(diff.new_dropped))
         moved = [f"{r} {diff.old_dropped.get(r, 0):,} -> {diff.new_dropped.get(r, 0):,}"
                  for r in reasons if diff.old_dropped.get(r, 0) != diff.new_dropped.get(r, 0)]
