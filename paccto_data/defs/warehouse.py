@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from paccto_data.activities import activity_count_columns
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
 from paccto_data.defs.resources import PacctoConfig
@@ -90,8 +91,6 @@ def _feeding(tables: dict[str, StagingTable], fact: str) -> list[StagingTable]:
 
 
 def _activity_count_columns(conn, tables) -> str:
-    from paccto_data.sources.paccto_activities import activity_count_columns
-
     return activity_count_columns()
 
 
