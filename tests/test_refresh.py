@@ -366,6 +366,18 @@ def test_taken_from_is_dropped_when_the_catalogue_url_was_used(tmp_path):
     assert load_source(root / "sources" / "unodc_homicide.yaml").files[0].taken_from is None
 
 
+def test_only_the_bytes_the_report_showed_are_promoted(tmp_path):
+    root = assets_copy(tmp_path, "unodc_homicide")
+    before = state(root)
+    new = tmp_path / "new.csv"
+    new.write_bytes(changed_homicide())
+    shown = sha256(changed_homicide().replace(b"24.9", b"25.0"))  # the file changed since
+    with pytest.raises(PromotionError, match="not the one the report showed"):
+        refresh.promote("unodc_homicide", {"data": new}, retrieved="2026-12-01",
+                        vintage="2026", reviewed={"data": shown}, assets_root=root)
+    assert state(root) == before
+
+
 def _interact(args: list[str], answers: list[bytes], prompts: list[bytes]) -> tuple[int, str]:
     """Run the command on a real pseudo-terminal, answering each prompt in turn."""
     master, slave = pty.openpty()

@@ -112,6 +112,7 @@ def main(argv: Sequence[str] | None = None, *, client: HttpClient | None = None)
             print(f"Vintage left at {vintage!r} (no --vintage given).", file=out)
         replaced = promote(source.id, report.downloaded, retrieved=retrieved[:10],
                            vintage=vintage, urls={i: r.url for i, r in raws.items()},
+                           reviewed={f.file_id: f.new_sha256 for f in report.files},
                            assets_root=args.assets_root)
         print(f"Promoted {', '.join(replaced) or 'no files (the YAML record only)'} into "
               f"{target}: retrieved {retrieved[:10]}, vintage {vintage}.", file=out)
