@@ -15,6 +15,7 @@ from pathlib import Path
 
 from paccto_data.acquire.records import Source
 from paccto_data.fileio import sha256_of
+from paccto_data.sources import staging_tables
 from paccto_data.warehouse import diff as table_diff
 
 KEY_COLUMNS = ("iso3", "year", "indicator_id", "sex", "age", "category", "dimension")
@@ -167,8 +168,6 @@ def compare_tables(name: str, old, new) -> TableDiff:
 def compare(source: Source, snapshots: Path, downloaded: Mapping[str, Path],
             retrieved: str = "") -> Report:
     """Compare the downloaded files of `source` with its bundled snapshot in `snapshots`."""
-    from paccto_data.sources import staging_tables
-
     snapshots = Path(snapshots)
     files = []
     for spec in source.files:
