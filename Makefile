@@ -43,7 +43,7 @@ bench: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python bench/publication.py
 
 # Maintainers: download the current upstream files of one source, report what changed against
-# the bundled snapshot, and promote them only on confirmation (see paccto_data/refresh.py).
+# the bundled snapshot, and promote them only on confirmation (see paccto_data/refresh/).
 refresh: $(BIN)/.installed
 	@test -n "$(SOURCE)" || { echo "usage: make refresh SOURCE=<source_id> [REFRESH_ARGS='--yes --vintage YYYY[-MM[-DD]]']"; exit 2; }
 	$(BIN)/python -m paccto_data.refresh $(SOURCE) $(REFRESH_ARGS)

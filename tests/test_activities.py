@@ -8,24 +8,21 @@ row, the activity, the column and the value, in the terms of the staff who edit 
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from paccto_data import activities
 from paccto_data.acquire import fetch, records
+from paccto_data.activities import COLUMNS, RegisterError, check_register, mapping
 from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
-from paccto_data.sources import paccto_activities as activities
-from paccto_data.sources.paccto_activities import (
-    COLUMNS,
-    RegisterError,
-    check_register,
-    tidy_activities,
-    tidy_activity_countries,
-)
+from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, Settings
+from paccto_data.sources.paccto_activities import tidy_activities, tidy_activity_countries
 from paccto_data.warehouse.reference import FRAMES
 
 FILE = "activities.csv"
@@ -145,13 +142,14 @@ def test_a_host_not_listed_among_the_countries_is_a_participant_too(bridge, tabl
 
 def test_the_register_is_the_accepted_snapshot():
     """Staff edit assets/activities/activities.csv; the build reads the snapshot that
-    `python -m paccto_data.sources.paccto_activities accept` copies from it."""
+    `python -m paccto_data.activities accept` copies from it."""
     register = activities.REGISTER_PATH.read_bytes()
-    snapshot = activities.SNAPSHOT_PATH.read_bytes()
-    spec = records.source("paccto_activities").file("register")
+    source = records.source("paccto_activities")
+    spec = source.file("register")
+    snapshot = (source.snapshot_dir / spec.name).read_bytes()
     assert register == snapshot, (
         "assets/activities/activities.csv differs from the accepted snapshot: run "
-        "`python -m paccto_data.sources.paccto_activities accept`")
+        "`python -m paccto_data.activities accept`")
     assert (hashlib.sha256(snapshot).hexdigest(), len(snapshot)) == (spec.sha256, spec.bytes)
 
 
@@ -218,7 +216,7 @@ def test_a_mapping_to_an_unknown_indicator_is_refused(tmp_path, monkeypatch):
         "{id: homicide_count, source: unodc_homicide}\n    why", 1)
     path = tmp_path / "crime_area_indicators.yaml"
     path.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(activities, "MAPPING_PATH", path)
+    monkeypatch.setattr(mapping, "MAPPING_PATH", path)
     with pytest.raises(ValueError, match="organised_crime_general: indicator 'homicide_count' "
                                          "is not in assets/indicators.yaml"):
         activities.crime_area_indicator_frame()
@@ -350,18 +348,39 @@ def test_check_lists_the_problems_and_exits_1(files, tmp_path, capsys):
            "(value 'prison')" in out
 
 
-def test_accept_copies_the_register_and_records_it(files, tmp_path):
-    snapshot = tmp_path / "snapshot.csv"
-    shutil.copyfile(files["register"], snapshot)
-    record = tmp_path / "paccto_activities.yaml"
-    shutil.copyfile(activities.RECORD_PATH, record)
+def assets_copy(tmp_path):
+    """A copy of the project's assets holding the register's source YAML and snapshot."""
+    root = tmp_path / "assets"
+    (root / "sources").mkdir(parents=True)
+    shutil.copy2(ASSETS_DIR / "sources" / "paccto_activities.yaml", root / "sources")
+    shutil.copytree(ASSETS_DIR / "snapshots" / "paccto_activities",
+                    root / "snapshots" / "paccto_activities")
+    return root
+
+
+def accepted_state(root):
+    """The accepted snapshot and the YAML, byte for byte, and every file beside them."""
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None
+            for p in sorted(root.rglob("*"))}
+
+
+def register_with_a_new_row(files, tmp_path):
     register = tmp_path / "register" / FILE
     register.parent.mkdir()
     new_row = ("ACT-0103,Regional workshop on firearms tracing (Lima),2027-04-08,,2,2,police,"
                "arms_trafficking,PER;COL,PER,,workshop,https://elpaccto.eu/example,2027-04-11,es")
     register.write_bytes(files["register"].read_bytes() + new_row.encode() + b"\r\n")
-    message = activities.accept(register, snapshot, record, today=dt.date(2027, 5, 2))
+    return register
+
+
+def test_accept_copies_the_register_and_records_it(files, tmp_path):
+    root = assets_copy(tmp_path)
+    record = root / "sources" / "paccto_activities.yaml"
+    old_text = record.read_text(encoding="utf-8")
+    register = register_with_a_new_row(files, tmp_path)
+    message = activities.accept(register, assets_root=root, today=dt.date(2027, 5, 2))
     assert "103 activities accepted" in message
+    snapshot = root / "snapshots" / "paccto_activities" / FILE
     assert snapshot.read_bytes() == register.read_bytes()
     source = records.load_source(record)  # still valid against the schema
     spec = source.file("register")
@@ -369,19 +388,65 @@ def test_accept_copies_the_register_and_records_it(files, tmp_path):
                                          register.stat().st_size)
     assert (source.vintage, source.retrieved) == ("2027-04-11", "2027-05-02")
     assert source.coverage == {"first_year": 2017, "last_year": 2027}
-    assert "already the accepted snapshot" in activities.accept(register, snapshot, record)
+    assert source.file("register").taken_from == records.source(
+        "paccto_activities").file("register").taken_from
+    # edited in place by the one promoter: its comments and every other line are kept
+    old_lines, new_lines = old_text.splitlines(), record.read_text(encoding="utf-8").splitlines()
+    assert len(old_lines) == len(new_lines)
+    changed = [(a, b) for a, b in zip(old_lines, new_lines) if a != b]
+    assert [a.split(":")[0].strip() for a, _ in changed] == [
+        "vintage", "retrieved", "coverage", "sha256", "bytes"]
+    assert [line for line in new_lines if line.startswith("#")] == [
+        line for line in old_lines if line.startswith("#")]
+    before = accepted_state(root)
+    assert "already the accepted snapshot" in activities.accept(register, assets_root=root)
+    assert accepted_state(root) == before
 
 
 def test_accept_refuses_a_malformed_register_and_changes_nothing(files, tmp_path):
-    snapshot = tmp_path / "snapshot.csv"
-    shutil.copyfile(files["register"], snapshot)
-    record = tmp_path / "paccto_activities.yaml"
-    shutil.copyfile(activities.RECORD_PATH, record)
+    root = assets_copy(tmp_path)
     broken = broken_copy(files, tmp_path, set_cell(4, "phase", "2"))["register"]
-    before = (snapshot.read_bytes(), record.read_bytes())
+    before = accepted_state(root)
     with pytest.raises(RegisterError, match=r"row 4, column 'phase': activity ACT-0003"):
-        activities.accept(broken, snapshot, record)
-    assert (snapshot.read_bytes(), record.read_bytes()) == before
+        activities.accept(broken, assets_root=root)
+    assert accepted_state(root) == before
+
+
+def test_accept_is_atomic_a_failure_while_promoting_changes_nothing(files, tmp_path,
+                                                                    monkeypatch):
+    """The new snapshot is in place when the YAML's rename fails: it is put back."""
+    root = assets_copy(tmp_path)
+    record = root / "sources" / "paccto_activities.yaml"
+    before = accepted_state(root)
+    real_replace = os.replace
+    renamed = []
+
+    def replace(src, dst):
+        if Path(dst) == record:
+            raise OSError("No space left on device")
+        renamed.append(Path(dst).name)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError, match="No space left"):
+        activities.accept(register_with_a_new_row(files, tmp_path), assets_root=root,
+                          today=dt.date(2027, 5, 2))
+    assert FILE in renamed  # the snapshot had been replaced ...
+    assert accepted_state(root) == before  # ... and was put back, with no file left behind
+
+
+def test_accept_on_the_command_line(files, tmp_path, capsys):
+    root = assets_copy(tmp_path)
+    register = register_with_a_new_row(files, tmp_path)
+    assert activities.main(["accept", str(register)], assets_root=root) == 0
+    assert "103 activities accepted" in capsys.readouterr().out
+    assert activities.main(["publish"]) == 2
+    assert "python -m paccto_data.activities check" in capsys.readouterr().out
+    broken = broken_copy(files, tmp_path, set_cell(4, "phase", "2"))["register"]
+    before = accepted_state(root)
+    assert activities.main(["accept", str(broken)], assets_root=root) == 1
+    assert "1 problem(s); nothing was accepted:" in capsys.readouterr().out
+    assert accepted_state(root) == before
 
 
 # --- the suites ----------------------------------------------------------------------------

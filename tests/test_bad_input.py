@@ -199,8 +199,8 @@ def test_a_negative_rate_fails_the_staging_check_naming_country_year_and_value(b
 
 
 # The programme's activity register: a malformed row (as when someone bypasses
-# `python -m paccto_data.sources.paccto_activities accept`, or a live build downloads a register
-# edited upstream) fails both register staging steps naming row, activity, column and value.
+# `python -m paccto_data.activities accept`, or a live build downloads a register edited
+# upstream) fails both register staging steps naming row, activity, column and value.
 REGISTER_DOWNSTREAM = ("core__dim_activity", "core__bridge_activity_country",
                        "marts__activity_context", "marts__country_year",
                        "marts__programme_coverage", "marts__data_dictionary", "warehouse_release")

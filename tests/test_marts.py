@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from paccto_data import activities
 from paccto_data.settings import ASSETS_DIR
-from paccto_data.sources import paccto_activities
 from paccto_data.warehouse.reference import FRAMES, data_dictionary
 from tests import support
 
@@ -213,7 +213,7 @@ def test_programme_coverage_matches_source_md(warehouse):
 
 
 def test_crime_area_and_headline_columns_follow_the_yaml(warehouse):
-    areas = list(paccto_activities.vocabularies().codes["crime_area"])
+    areas = list(activities.vocabularies().codes["crime_area"])
     headline = FRAMES["headline_indicators"]()["indicator_id"].tolist()
     for table in ("country_year", "programme_coverage"):
         columns = [r[0] for r in warehouse.execute(

@@ -1,4 +1,4 @@
-"""The maintainers' refresh (paccto_data/refresh.py) over real HTTP on 127.0.0.1.
+"""The maintainers' refresh (paccto_data/refresh/) over real HTTP on 127.0.0.1.
 
 The loopback server serves the real snapshot bytes, or a copy changed in a few cited places:
 - unodc_homicide, assets/snapshots/unodc_homicide/homicide-rate-unodc.csv (header = line 1):
@@ -28,13 +28,17 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from loopback import Reply
 
 from paccto_data import refresh
 from paccto_data.acquire import records
+from paccto_data.acquire.promote import PromotionError
 from paccto_data.acquire.records import load_source
+from paccto_data.acquire.source_yaml import RecordEditError, edit_source_yaml
+from paccto_data.refresh.compare import compare_tables
 from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT
 
 HOMICIDE = "homicide-rate-unodc.csv"
@@ -201,12 +205,14 @@ def test_report_of_the_world_bank_zip(loopback, monkeypatch, tmp_path):
     population = tables["wb_population"]
     assert (population.old_rows, population.new_rows) == (2730, 2665)
     assert population.counts == (0, 65, 1)
-    removed = population.removed
+    removed = population.removed.to_pandas()  # the one table diff gives Arrow tables
     assert set(removed["iso3"]) == {"SXM"}
     assert sorted(removed["year"]) == list(range(1960, 2025))
     assert removed.loc[removed["year"] == 1960, "value"].item() == 2715.0
-    assert population.revised[["iso3", "year", "column", "old", "new"]].values.tolist() == [
-        ["MEX", 2020, "value", 126799054.0, 126800000.0]]
+    # revised values come as text (warehouse/diff.py), shown as numbers in the report below
+    assert population.revised.select(["iso3", "year", "column", "old", "new"]).to_pylist() == [
+        {"iso3": "MEX", "year": 2020, "column": "value", "old": "126799054.0",
+         "new": "126800000.0"}]
 
     text = refresh.format_report(report, limit=3)
     assert "by country: MEX 1 revised (2020); SXM 65 removed (1960–2024)" in text
@@ -241,6 +247,15 @@ def test_a_table_without_year_is_compared_on_its_own_key(tmp_path):
     assert table.differences() == [
         ("revised", {"iso3": "MEX"}, "name_en Mexico -> United Mexican States")]
     assert [f.changed for f in report.files] == [True, False]
+
+
+def test_a_key_with_one_null_is_still_unique():
+    # un_m49's Sark (m49 680) has no ISO3: one null iso3 must not push m49 into the key
+    old = pd.DataFrame({"iso3": ["MEX", None], "m49": ["484", "680"], "name_en": ["Mexico",
+                                                                                  "Sark"]})
+    new = old.assign(name_en=["United Mexican States", "Sark"])
+    table = compare_tables("un_m49", old, new)
+    assert (table.key, table.counts) == (["iso3"], (0, 0, 1))
 
 
 def test_a_change_outside_lac_changes_bytes_not_tables(loopback, monkeypatch, tmp_path,
@@ -351,6 +366,18 @@ def test_taken_from_is_dropped_when_the_catalogue_url_was_used(tmp_path):
     assert load_source(root / "sources" / "unodc_homicide.yaml").files[0].taken_from is None
 
 
+def test_only_the_bytes_the_report_showed_are_promoted(tmp_path):
+    root = assets_copy(tmp_path, "unodc_homicide")
+    before = state(root)
+    new = tmp_path / "new.csv"
+    new.write_bytes(changed_homicide())
+    shown = sha256(changed_homicide().replace(b"24.9", b"25.0"))  # the file changed since
+    with pytest.raises(PromotionError, match="not the one the report showed"):
+        refresh.promote("unodc_homicide", {"data": new}, retrieved="2026-12-01",
+                        vintage="2026", reviewed={"data": shown}, assets_root=root)
+    assert state(root) == before
+
+
 def _interact(args: list[str], answers: list[bytes], prompts: list[bytes]) -> tuple[int, str]:
     """Run the command on a real pseudo-terminal, answering each prompt in turn."""
     master, slave = pty.openpty()
@@ -418,7 +445,7 @@ def test_an_internal_source_is_refused(loopback, monkeypatch, tmp_path, capsys):
     assert loopback.requests == []  # refused before downloading anything
     new = tmp_path / "new.csv"
     new.write_bytes(changed_homicide())
-    with pytest.raises(refresh.RefreshError, match="redistribution is 'internal'"):
+    with pytest.raises(PromotionError, match="redistribution is 'internal'"):
         refresh.promote("unodc_homicide", {"data": new}, retrieved="2026-12-01",
                         vintage="2026", assets_root=root)
     assert state(root) == before
@@ -486,7 +513,7 @@ def test_yaml_edit_touches_only_the_edited_values(source_id):
                   flags=re.MULTILINE)
     source = records.source(source_id)
     spec = source.files[-1]
-    new = refresh.edit_source_yaml(text, path, {spec.id: ("a" * 64, 12345, None)},
+    new = edit_source_yaml(text, path, {spec.id: ("a" * 64, 12345, None)},
                                    retrieved="2027-01-02", vintage="2026")
     changed = changed_lines(text, new)
     assert (f'retrieved: "{source.retrieved}"  # when the snapshot was taken',
@@ -504,6 +531,6 @@ def test_yaml_edit_touches_only_the_edited_values(source_id):
 def test_yaml_edit_refuses_a_layout_it_cannot_edit_in_place(tmp_path):
     path = ASSETS_DIR / "sources" / "unodc_homicide.yaml"
     text = path.read_text().replace('vintage: "2025"', 'vintage: >\n  2025')
-    with pytest.raises(refresh.RefreshError, match="one plain `vintage: value` line"):
-        refresh.edit_source_yaml(text, path, {}, retrieved="2027-01-02", vintage="2026")
+    with pytest.raises(RecordEditError, match="one plain `vintage: value` line"):
+        edit_source_yaml(text, path, {}, retrieved="2027-01-02", vintage="2026")
 

@@ -73,8 +73,12 @@ class TableDiff:
 
 
 def is_unique(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str]) -> bool:
+    """No two rows of `table` share a key, a null being a value like any other (as the
+    joins pair rows: a null key matches a null key)."""
     keys = ", ".join(quote(k) for k in key)
-    return con.execute(f"SELECT count(*) = count(DISTINCT ({keys})) FROM {table}").fetchone()[0]
+    return con.execute(f"SELECT (SELECT count(*) FROM {table}) = "
+                       f"(SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table}))"
+                       ).fetchone()[0]
 
 
 def infer_key(old, new, preferred: Sequence[str], never: Sequence[str] = ()) -> list[str]:

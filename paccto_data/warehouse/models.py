@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from paccto_data.activities import activity_count_columns
 from paccto_data.settings import SQL_DIR
 from paccto_data.sources import DISAGGREGATIONS, StagingTable
 from paccto_data.warehouse.reference import FRAMES
@@ -68,12 +69,6 @@ def headline_latest_columns() -> str:
     return _pivot({"value": "", "year": "_year", "source_id": "_source_id"})
 
 
-def _activity_count_columns() -> str:
-    from paccto_data.sources.paccto_activities import activity_count_columns
-
-    return activity_count_columns()
-
-
 def _feeding(tables: dict[str, StagingTable], fact: str) -> list[StagingTable]:
     return [t for t in tables.values() if t.feeds == fact]
 
@@ -92,7 +87,7 @@ def _reads_nothing(tables: dict[str, StagingTable]) -> list[str]:
 
 PLACEHOLDERS = {
     "activity_count_columns": Placeholder(_reads_nothing,
-                                          lambda conn, tables: _activity_count_columns()),
+                                          lambda conn, tables: activity_count_columns()),
     "headline_value_columns": Placeholder(_reads_nothing,
                                           lambda conn, tables: headline_value_columns()),
     "headline_latest_columns": Placeholder(_reads_nothing,

@@ -5,6 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
+from paccto_data.activities import (
+    crime_area_indicator_frame,
+    headline_indicator_frame,
+    vocabulary_frame,
+)
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
 from paccto_data.warehouse.tables import sql_string
 
@@ -72,21 +77,11 @@ FRAMES = {
 }
 
 
-def _activities_frame(name: str):
-    """A frame of the activity register's reviewed YAML (paccto_data.sources.paccto_activities)."""
-    def make() -> pd.DataFrame:
-        from paccto_data.sources import paccto_activities
-
-        return getattr(paccto_activities, name)()
-
-    make.__name__ = name
-    return make
-
-
+# The activity register's reviewed YAML (paccto_data/activities/).
 FRAMES.update({
-    "activity_vocabularies": _activities_frame("vocabulary_frame"),
-    "crime_area_indicators": _activities_frame("crime_area_indicator_frame"),
-    "headline_indicators": _activities_frame("headline_indicator_frame"),
+    "activity_vocabularies": vocabulary_frame,
+    "crime_area_indicators": crime_area_indicator_frame,
+    "headline_indicators": headline_indicator_frame,
 })
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from paccto_data.activities.command import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from paccto_data.refresh.cli import main
+
+sys.exit(main())
