@@ -74,6 +74,10 @@ class ReportData:
     warnings: list[WarnResult]  # in the YAML's order
     coverage: list[CoverageBlock]
     sources: list[tuple[str, str, str]]  # source_id, title, vintage
+    # Sources whose vintage is older than their cadence plus grace (acquire/cadence.py), as of
+    # the newest retrieval date in core.dim_source (not today: the page stays reproducible).
+    stale_sources: list = field(default_factory=list)
+    freshness_as_of: str = ""
 
     @property
     def expectations(self) -> int:
@@ -152,11 +156,29 @@ def coverage(conn) -> list[CoverageBlock]:
     return list(blocks.values())
 
 
+def stale_sources(conn) -> tuple[list, str]:
+    """Sources stale by their vintage, as of the newest retrieval date of the catalogue."""
+    from datetime import date
+
+    from paccto_data.acquire import cadence, records
+
+    as_of = conn.execute("SELECT max(retrieved) FROM core.dim_source").fetchone()[0]
+    if not as_of:
+        return [], ""
+    day = date.fromisoformat(str(as_of)[:10])
+    known = records.sources()
+    ids = [r[0] for r in conn.execute(
+        "SELECT source_id FROM core.dim_source ORDER BY 1").fetchall()]
+    states = [cadence.freshness(known[i], day) for i in ids if i in known]
+    return [s for s in states if s.stale], day.isoformat()
+
+
 def collect(instance, check_keys: Sequence, conn, rules) -> ReportData:
     sources = [(r[0], r[1] or "", r[2] or "") for r in conn.execute(
         "SELECT source_id, title, vintage FROM core.dim_source ORDER BY source_id").fetchall()]
+    stale, as_of = stale_sources(conn)
     return ReportData(check_results(instance, check_keys), warnings(conn, rules),
-                      coverage(conn), sources)
+                      coverage(conn), sources, stale, as_of)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -350,6 +372,12 @@ def render(data: ReportData) -> str:
         out.append(f"<tr><td><code>{_e(source_id)}</code></td><td>{_e(title)}</td>"
                    f"<td>{_e(vintage)}</td></tr>")
     out.append("</table>")
+    if data.freshness_as_of:
+        stale = "; ".join(f"<code>{_e(s.source_id)}</code> ({_e(s.vintage)}, next vintage due "
+                          f"by {s.due.isoformat()})" for s in data.stale_sources) or "none"
+        out.append(f"<p>Stale as of {_e(data.freshness_as_of)} (vintage older than the "
+                   f"publisher's cadence plus grace, <code>release:</code> in "
+                   f"<code>assets/sources/</code>): {stale}.</p>")
     out.append("</body>")
     out.append("</html>")
     return "\n".join(out) + "\n"
