@@ -344,6 +344,29 @@ def summarise(outcome: Outcome, plan: Plan, settings, dead: list[str], seconds: 
     return "\n".join(lines)
 
 
+def build(defs: dg.Definitions, instance: dg.DagsterInstance, settings,
+          full: bool = False) -> tuple[bool, Outcome, Plan, list[str]]:
+    """Mark dead runs failed, then materialise what is missing or stale (in live mode, after
+    asking every source for new files). Call it holding `build_lock`."""
+    dead = mark_dead_runs(instance)
+    for run_id in dead:
+        print(f"make run: run {run_id[:8]} had died; marked failed", flush=True)
+    outcome = Outcome()
+    ok = True
+    if settings.source_mode == "live" and not full:
+        raw = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "raw"]
+        ok = execute(defs, instance, sorted(raw, key=str), outcome,
+                     "asking every live source for new files")
+    plan = plan_build(defs, instance, settings, full=full)
+    if plan.build:
+        print(f"make run: {len(plan.build)} to build, {len(plan.skipped)} up to date",
+              flush=True)
+        ok = execute(defs, instance, plan.build, outcome, "building") and ok
+    else:
+        print("make run: everything is up to date; nothing to build", flush=True)
+    return ok and outcome.success, outcome, plan, dead
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -367,26 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     home = Path(os.environ["DAGSTER_HOME"])
     with build_lock(home), dg.DagsterInstance.get() as instance:
-        dead = mark_dead_runs(instance)
-        for run_id in dead:
-            print(f"make run: run {run_id[:8]} had died; marked failed", flush=True)
-        defs = build_definitions(settings)
-        outcome = Outcome()
-        ok = True
-        if settings.source_mode == "live" and not args.full:
-            raw = [k for k in defs.resolve_asset_graph().get_all_asset_keys()
-                   if k.path[0] == "raw"]
-            ok = execute(defs, instance, sorted(raw, key=str), outcome,
-                         "asking every live source for new files")
-        plan = plan_build(defs, instance, settings, full=args.full)
-        if plan.build:
-            print(f"make run: {len(plan.build)} to build, {len(plan.skipped)} up to date",
-                  flush=True)
-            ok = execute(defs, instance, plan.build, outcome, "building") and ok
-        else:
-            print("make run: everything is up to date; nothing to build", flush=True)
+        ok, outcome, plan, dead = build(build_definitions(settings), instance, settings,
+                                        full=args.full)
         print(summarise(outcome, plan, settings, dead, time.monotonic() - start), flush=True)
-    return 0 if ok and outcome.success else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
