@@ -28,8 +28,9 @@ install: $(BIN)/.installed
 $(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
 
+# Builds what is missing or stale (Dagster code and data versions); FULL=1 builds everything.
 run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster asset materialize -m paccto_data.definitions --select '*'
+	@$(BIN)/python -m paccto_data.build $(if $(FULL),--full)
 
 test: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from paccto_data.defs.automation import automation_definitions
 from paccto_data.defs.publication import publication_definitions
 from paccto_data.defs.quality_checks import quality_check_definitions, quality_report_asset
 from paccto_data.defs.resources import build_resources
-from paccto_data.defs.sources import raw_asset
+from paccto_data.defs.sources import freshness_check, raw_asset
 from paccto_data.defs.staging import staging_definitions
 from paccto_data.defs.warehouse import release_asset, warehouse_definitions
 from paccto_data.settings import Settings
@@ -19,6 +19,8 @@ from paccto_data.sources import staging_tables
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     raw_assets = [raw_asset(source) for source in records.sources().values()]
+    # Vintage freshness: warn (never block) when a source's data are older than its cadence.
+    freshness = [freshness_check(source) for source in records.sources().values()]
     tables = staging_tables()
     staging_assets, staging_checks = staging_definitions(tables)
     model_assets, model_checks = warehouse_definitions(tables)
@@ -30,12 +32,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     report = quality_report_asset([a.key for a in [*staging_assets, *model_assets]], blocking)
     assets = [*raw_assets, *staging_assets, *model_assets, release,
               *publication_definitions(blocking), report]
-    jobs, schedules = automation_definitions()
+    jobs, schedules, sensors = automation_definitions(settings, assets)
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks + warn_checks,
+        asset_checks=checks + warn_checks + freshness,
         jobs=jobs,
         schedules=schedules,
+        sensors=sensors,
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -41,6 +41,7 @@ class Source:
     vintage: str
     retrieved: str
     files: tuple[SourceFile, ...]
+    release: dict | None = None  # cadence, expected_month, grace_days (acquire/cadence.py)
     distributor: str | None = None
     description: str | None = None
     coverage: dict | None = None

@@ -41,6 +41,7 @@ from dagster_duckdb import DuckDBResource
 
 from paccto_data.defs import OWNERS
 from paccto_data.defs.resources import PacctoConfig
+from paccto_data.defs.versions import PUBLICATION, SITE, code_version
 from paccto_data.defs.warehouse import refuse_unless_checks_passed
 from paccto_data.errors import PublicationError
 from paccto_data.publication.package import build_package
@@ -116,6 +117,7 @@ def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
         "version); refuses any column derived from a source that is not open.",
         metadata={"spec": _relative(spec.path) if spec.path else spec.name,
                   "base_version": spec.version},
+        code_version=code_version(*PUBLICATION, *([spec.path] if spec.path else [])),
     )
     def _package(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                  duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -172,6 +174,7 @@ def release_asset(specs: Sequence[PackageSpec],
         "interrupted swap is repaired at the start of the next release.",
         metadata={"folders": dg.MetadataValue.json(
             [{"asset": f.key.to_user_string(), "folder": f.folder} for f in folders])},
+        code_version=code_version(*SITE),
     )
     def publication_release(context: dg.AssetExecutionContext,
                             paccto: PacctoConfig) -> dg.MaterializeResult:

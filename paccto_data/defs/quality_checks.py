@@ -11,6 +11,7 @@ from duckdb import Error as DuckDBError
 from paccto_data.defs import OWNERS
 from paccto_data.defs.publication import build_area
 from paccto_data.defs.resources import PacctoConfig
+from paccto_data.defs.versions import QUALITY_REPORT, code_version
 from paccto_data.quality.rules import Rule, WarnResult, evaluate, load_rules
 
 COUNTRIES = dg.AssetKey(["core", "dim_country"])
@@ -74,6 +75,7 @@ def quality_report_asset(tables: Sequence[dg.AssetKey],
         "with the packages): every expectation of every table and its latest outcome, the "
         "warnings of the non-blocking quality checks, and a coverage matrix of indicators x "
         "countries x years. Static, offline, byte-identical when nothing changed.",
+        code_version=code_version(*QUALITY_REPORT),
     )
     def quality_report(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                        duckdb: DuckDBResource) -> dg.MaterializeResult:

@@ -1,20 +1,31 @@
 """Layer `staging`: one tidy long table per source table, written to the build database."""
 
+import inspect
+from pathlib import Path
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from paccto_data.acquire import fetch, records
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
+from paccto_data.defs.conditions import inputs_changed
 from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.sources import raw_key, source_metadata
+from paccto_data.defs.versions import ACTIVITIES, TIDY_SHARED, code_version, suite
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse.tables import write_table
 
 
 def staging_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["staging", table])
+
+
+def staging_code_version(table: StagingTable) -> str:
+    module = Path(inspect.getsourcefile(table.tidy))
+    extra = ACTIVITIES if table.source_id == "paccto_activities" else []
+    return code_version(module, *TIDY_SHARED, *extra, suite(f"staging.{table.name}"))
 
 
 def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
@@ -28,6 +39,8 @@ def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
         kinds={"duckdb", "pandas"},
         description=table.description,
         metadata={**source_metadata(source), "dagster/table_name": f"staging.{table.name}"},
+        code_version=staging_code_version(table),
+        automation_condition=inputs_changed(),
     )
     def _staging(paccto: PacctoConfig, duckdb: DuckDBResource) -> dg.MaterializeResult:
         files = fetch.local_files(source, paccto.settings)

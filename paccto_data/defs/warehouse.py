@@ -8,10 +8,13 @@ from dagster_duckdb import DuckDBResource
 
 from paccto_data.defs import OWNERS
 from paccto_data.defs.checks import suite_check
+from paccto_data.defs.conditions import inputs_changed
 from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
+from paccto_data.defs.versions import MODELS_SHARED, PACKAGE_DIR, code_version, suite
 from paccto_data.quality.status import release_problems
 from paccto_data.quality.suites import suite_path
+from paccto_data.settings import SOURCES_DIR, SQL_DIR
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse.models import Model, models
 from paccto_data.warehouse.release import release_warehouse
@@ -19,6 +22,13 @@ from paccto_data.warehouse.release import release_warehouse
 
 def table_key(qualified: str) -> dg.AssetKey:
     return dg.AssetKey(qualified.split("."))
+
+
+def model_code_version(model: Model) -> str:
+    # core.dim_source is the catalogue itself: every source's YAML is its input
+    catalogue = [SOURCES_DIR] if "source_catalogue" in model.frames else []
+    return code_version(SQL_DIR / model.relative_path, *MODELS_SHARED, *catalogue,
+                        suite(model.qualified))
 
 
 def model_asset(model: Model, tables: dict[str, StagingTable]) -> dg.AssetsDefinition:
@@ -31,6 +41,8 @@ def model_asset(model: Model, tables: dict[str, StagingTable]) -> dg.AssetsDefin
         description=model.description,
         metadata={"dagster/table_name": model.qualified,
                   "sql": f"paccto_data/warehouse/sql/{model.relative_path}"},
+        code_version=model_code_version(model),
+        automation_condition=inputs_changed(),
     )
     def _model(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
@@ -63,6 +75,9 @@ def release_asset(upstream: Sequence[dg.AssetKey],
         description="Swaps a complete copy of the build database's `core` and `marts` into "
         "PACCTO_WAREHOUSE by atomic rename, only when the latest result of every blocking "
         "check upstream passed. Written in DuckDB 1.4 storage so 1.x clients can open it.",
+        code_version=code_version(PACKAGE_DIR / "warehouse" / "release.py",
+                                  PACKAGE_DIR / "warehouse" / "tables.py"),
+        automation_condition=inputs_changed(),
     )
     def warehouse_release(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                           duckdb: DuckDBResource) -> dg.MaterializeResult:

@@ -73,6 +73,10 @@ class ReportData:
     warnings: list[WarnResult]  # in the YAML's order
     coverage: list[CoverageBlock]
     sources: list[tuple[str, str, str]]  # source_id, title, vintage
+    # Sources whose vintage is older than their cadence plus grace (acquire/cadence.py), as of
+    # the newest retrieval date in core.dim_source (not today: the page stays reproducible).
+    stale_sources: list = field(default_factory=list)
+    freshness_as_of: str = ""
 
     @property
     def expectations(self) -> int:
@@ -151,8 +155,26 @@ def coverage(conn) -> list[CoverageBlock]:
     return list(blocks.values())
 
 
+def stale_sources(conn) -> tuple[list, str]:
+    """Sources stale by their vintage, as of the newest retrieval date of the catalogue."""
+    from datetime import date
+
+    from paccto_data.acquire import cadence, records
+
+    as_of = conn.execute("SELECT max(retrieved) FROM core.dim_source").fetchone()[0]
+    if not as_of:
+        return [], ""
+    day = date.fromisoformat(str(as_of)[:10])
+    known = records.sources()
+    ids = [r[0] for r in conn.execute(
+        "SELECT source_id FROM core.dim_source ORDER BY 1").fetchall()]
+    states = [cadence.freshness(known[i], day) for i in ids if i in known]
+    return [s for s in states if s.stale], day.isoformat()
+
+
 def collect(instance, check_keys: Sequence, conn, rules) -> ReportData:
     sources = [(r[0], r[1] or "", r[2] or "") for r in conn.execute(
         "SELECT source_id, title, vintage FROM core.dim_source ORDER BY source_id").fetchall()]
+    stale, as_of = stale_sources(conn)
     return ReportData(check_results(instance, check_keys), warnings(conn, rules),
-                      coverage(conn), sources)
+                      coverage(conn), sources, stale, as_of)

@@ -60,7 +60,8 @@ def latest_check_statuses(instance, check_keys: Sequence) -> list[CheckStatus]:
             continue
         run_id = record.run_id
         evaluation = record.evaluation
-        if evaluation is None:
+        # A check planned in a run that died carries only its planned event, no evaluation.
+        if evaluation is None or not hasattr(evaluation, "passed"):
             status = NOT_YET_EVALUATED if record.status == Status.PLANNED else COULD_NOT_RUN
             statuses.append(CheckStatus(table, key.name, status,
                                         f"check execution {record.status.value.lower()}", run_id))
