@@ -8,7 +8,10 @@ is read from the file itself:
 - the reference frames it reads (`reference.FRAMES`, registered as tables when it runs),
   named in its SQL like any table;
 - `{placeholders}`: SQL generated when the model runs (`PLACEHOLDERS`), e.g. one SELECT per
-  staging table that feeds `core.fact_indicator`; a placeholder may add tables it reads.
+  staging table that feeds `core.fact_indicator`; a placeholder may add tables it reads;
+- `-- depends:` lines, only for tables the model must follow without reading them: a fact
+  whose suite checks its codes against the dimensions is built after them, and not at all
+  when one of them failed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from paccto_data.warehouse.reference import FRAMES
 from paccto_data.warehouse.tables import quote, run_sql_model, table_columns
 
 DESCRIPTION = re.compile(r"^--\s*description:\s*(.*)$")
+DEPENDS = re.compile(r"^--\s*depends:\s*(.*)$")
 TABLE_NAME = re.compile(r"\b(staging|core|marts)\.([a-z_][a-z0-9_]*)\b")
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 COMMENT = re.compile(r"--[^\n]*")
@@ -128,11 +132,12 @@ class Model:
 
 def read_model(path: Path, tables: dict[str, StagingTable]) -> Model:
     text = path.read_text(encoding="utf-8")
-    description = []
+    description, declared = [], []
     for line in text.splitlines():
-        match = DESCRIPTION.match(line)
-        if match:
+        if match := DESCRIPTION.match(line):
             description.append(match.group(1).strip())
+        elif match := DEPENDS.match(line):
+            declared += [t.strip() for t in match.group(1).split(",") if t.strip()]
         elif line.strip() and not line.startswith("--"):
             break
     if not description:
@@ -144,7 +149,7 @@ def read_model(path: Path, tables: dict[str, StagingTable]) -> Model:
     if unknown:
         raise ValueError(f"{path}: unknown placeholders {unknown} (known: "
                          f"{', '.join(sorted(PLACEHOLDERS))})")
-    depends = [f"{s}.{t}" for s, t in TABLE_NAME.findall(sql)]
+    depends = [f"{s}.{t}" for s, t in TABLE_NAME.findall(sql)] + declared
     for name in placeholders:
         depends += PLACEHOLDERS[name].depends(tables)
     frames = tuple(f for f in FRAMES if re.search(rf"\b{f}\b", sql))

@@ -2,6 +2,7 @@
 -- description: whether the register lists it among the participating countries (a host it
 -- description: does not list took part all the same), and whether the country is in Latin
 -- description: America and the Caribbean (non-LAC countries such as EU venues are kept).
+-- depends: core.dim_activity
 -- core.bridge_activity_country: one row per (activity_id, iso3). is_lac and
 -- is_programme_partner are copied from core.dim_country for convenience (a LEFT JOIN, so a
 -- code missing from dim_country would show as a null flag, which the suite refuses).

@@ -3,6 +3,7 @@
 -- description: is_total marks rows the publisher labels as totals of other rows (never add
 -- description: them to those rows); is_precursor marks precursor chemicals (not drugs); entry
 -- description: numbers the rows where the file repeats a country, year and drug.
+-- depends: core.dim_country, core.dim_source
 -- core.fact_drug_seizure: one row per publisher row, unique on
 -- (iso3, year, drug_group, drug_subgroup, drug, entry). No join filters rows: an iso3 or
 -- source_id unknown to core.dim_country / core.dim_source fails the suite instead of vanishing.

@@ -1,6 +1,7 @@
 -- description: Every indicator value for LAC, long: iso3, year, indicator_id, source_id,
 -- description: value, unit, the publisher's flag, and disaggregations (sex, age, category,
 -- description: dimension; 'total' where a source has none).
+-- depends: core.dim_country, core.dim_indicator, core.dim_source
 -- core.fact_indicator: every indicator value, long, one row per
 -- (iso3, year, indicator_id, source_id, sex, age, category, dimension).
 -- The union placeholder is generated from the staging tables whose module FEEDS fact_indicator
