@@ -404,8 +404,8 @@ def check_workbook(path: Path, limits: Limits = DEFAULT, label: str | None = Non
     with _open_zip(path, "xlsx", label) as archive:
         check_members(archive, limits, label)
         parts = sheet_parts(archive, label)
-        if sheet is not None:
-            parts = {sheet: parts[sheet]} if sheet in parts else {}
+        if sheet in parts:  # otherwise every sheet: the reader may name them differently
+            parts = {sheet: parts[sheet]}
         extents = {}
         for name, part in parts.items():
             try:
@@ -416,6 +416,45 @@ def check_workbook(path: Path, limits: Limits = DEFAULT, label: str | None = Non
             check_extent(extent, limits, label)
             extents[name] = extent
         return extents
+
+
+def locate_xml_error(path: Path, sheet: str) -> tuple[int | None, str | None]:
+    """Where the XML of worksheet `sheet` stops being well-formed: (the row open there, or
+    None; "line L, column C: what"), or (None, None) when it parses (or cannot be found)."""
+    from xml.parsers import expat
+
+    open_row: list[int | None] = [None]
+    last_row = [0]
+
+    def start(tag: str, attrs: dict) -> None:
+        if tag.rsplit(":", 1)[-1] == "row":
+            ref = attrs.get("r", "")
+            last_row[0] = int(ref) if ref.isdigit() else last_row[0] + 1
+            open_row[0] = last_row[0]
+
+    def end(tag: str) -> None:
+        if tag.rsplit(":", 1)[-1] == "row":
+            open_row[0] = None
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = sheet_parts(archive, str(path)).get(sheet)
+            if part is None:
+                return None, None
+            parser = expat.ParserCreate()
+            parser.StartElementHandler, parser.EndElementHandler = start, end
+            with archive.open(part) as stream:
+                for chunk in iter(lambda: stream.read(SCAN_CHUNK), b""):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        where = f"line {exc.lineno}, column {exc.offset + 1}: {expat.ErrorString(exc.code)}"
+        if open_row[0] is None and last_row[0]:
+            where += f", after row {last_row[0]}"
+        return open_row[0], where
+    except (PacctoError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        pass
+    return None, None
 
 
 # --- text -----------------------------------------------------------------------------------
