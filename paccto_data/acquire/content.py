@@ -32,6 +32,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from paccto_data.errors import PacctoError, SourceDataError, SourceFileError
+from paccto_data.fileio import decode_text
 from paccto_data.limits import DEFAULT, LimitExceeded, Limits
 
 HEAD_BYTES = 64 * 1024  # how much of a file the markup check looks at
@@ -460,8 +461,6 @@ def locate_xml_error(path: Path, sheet: str) -> tuple[int | None, str | None]:
 # --- text -----------------------------------------------------------------------------------
 
 def check_csv(path: Path, label: str) -> None:
-    from paccto_data.sources._common import decode_text
-
     try:
         text = decode_text(path)
     except PacctoError as exc:

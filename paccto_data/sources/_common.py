@@ -15,25 +15,7 @@ import pandas as pd
 
 from paccto_data.countries import classify_country
 from paccto_data.errors import SourceDataError, SourceFileError, UnknownCountryError
-
-# A UTF-8 byte-order mark, or the lone 0xFF a re-encoding left of one (the bundled
-# wb_population bulk CSV starts that way); neither is ever part of the data.
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xff")
-
-
-def decode_text(path: Path) -> str:
-    data = path.read_bytes()
-    for bom in _BOMS:
-        if data.startswith(bom):
-            data = data[len(bom):]
-            break
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceDataError(path, "not UTF-8 text", row=line, value=data[exc.start:exc.start + 8],
-                              expected="a UTF-8 CSV") from exc
-
+from paccto_data.fileio import decode_text
 
 _PANDAS_LINE = re.compile(r"\bline (\d+)\b")
 
