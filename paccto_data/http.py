@@ -381,7 +381,7 @@ class HttpClient:
                     received += len(block)
                     if received > limits.download_bytes:
                         raise LimitExceeded(label, "download_bytes", limits.download_bytes,
-                                            f"the body went past {received:,} bytes")
+                                            f"the body reached {received:,} bytes and was cut there")
                     if deadline.expired.is_set():
                         raise overtime()
                     if inflater:
