@@ -34,6 +34,7 @@ from paccto_data.errors import SourceDataError, UnknownCountryError
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, SNAPSHOTS_DIR, SOURCES_DIR
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import read_csv_table, require_columns
+from paccto_data.yamlschema import check_against
 
 SOURCE_ID = "paccto_activities"
 ACTIVITIES_DIR = ASSETS_DIR / "activities"
@@ -41,6 +42,9 @@ REGISTER_PATH = ACTIVITIES_DIR / "activities.csv"
 TEMPLATE_PATH = ACTIVITIES_DIR / "template.csv"
 VOCABULARIES_PATH = ACTIVITIES_DIR / "vocabularies.yaml"
 MAPPING_PATH = ACTIVITIES_DIR / "crime_area_indicators.yaml"
+# Codes and indicator ids reach SQL: both files are checked against these schemas first.
+VOCABULARIES_SCHEMA = ACTIVITIES_DIR / "vocabularies.schema.json"
+MAPPING_SCHEMA = ACTIVITIES_DIR / "crime_area_indicators.schema.json"
 SNAPSHOT_PATH = SNAPSHOTS_DIR / SOURCE_ID / "activities.csv"
 RECORD_PATH = SOURCES_DIR / f"{SOURCE_ID}.yaml"
 
@@ -68,6 +72,7 @@ class Vocabularies:
 @cache
 def vocabularies(path: Path = VOCABULARIES_PATH) -> Vocabularies:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    check_against(data, VOCABULARIES_SCHEMA, path)
     phases = {int(p): (dt.date.fromisoformat(v["from"]), dt.date.fromisoformat(v["to"]))
               for p, v in data["phases"].items()}
     codes = {name: {(int(k) if name in ("line_of_action", "phases") else str(k)): v
@@ -134,6 +139,7 @@ def crime_area_indicator_frame() -> pd.DataFrame:
     listed (with `indicators: []` when none describes it yet), every indicator must exist in
     assets/indicators.yaml with that source."""
     data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     areas = data["crime_areas"]
     vocabulary = set(vocabularies().codes["crime_area"])
     if set(areas) != vocabulary:
@@ -152,6 +158,7 @@ def crime_area_indicator_frame() -> pd.DataFrame:
 def headline_indicator_frame() -> pd.DataFrame:
     """(indicator_id, source_id) of the headline indicators: the frame `headline_indicators`."""
     data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     pairs = _mapped(data["headline"], "headline", _indicator_sources())
     return pd.DataFrame(pairs, columns=["indicator_id", "source_id"])
 
