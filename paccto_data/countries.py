@@ -48,11 +48,15 @@ def normalise_name(value: str) -> str:
 
 
 def read_m49(path=M49_PATH) -> pd.DataFrame:
-    return pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    from paccto_data.sources._common import read_csv_frame  # (it imports this module)
+
+    return read_csv_frame(path, sep=";", dtype=str, keep_default_na=False)
 
 
 def read_crosswalk(path=CROSSWALK_PATH) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    from paccto_data.sources._common import read_csv_frame
+
+    return read_csv_frame(path, dtype=str, keep_default_na=False)
 
 
 class CountryResolver:

@@ -11,8 +11,9 @@ Each path has a list of `Reply`s; request n gets reply n, the last one repeats. 
 answer with a status, send its body with a Content-Length, chunked, or close-delimited
 (no length: the end of the body is the closing of the connection), truncate the body
 (declare the full length or stream chunks, send fewer bytes, then close), wait before
-answering (read timeouts) or after the headers (a stall mid-body), and answer 304 to a
-conditional request that matches its ETag / Last-Modified. Every request is logged with
+answering (read timeouts) or after the headers (a stall mid-body), drip the body (or the
+whole response) a byte at a time, stream a body made piece by piece (never held whole), and
+answer 304 to a conditional request that matches its ETag / Last-Modified. Every request is logged with
 its method, path and headers so tests can count attempts and see conditional headers.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
@@ -44,6 +45,9 @@ class Reply:
     stall: seconds to wait after the headers and the first `stall_after` body bytes (a read
     timeout mid-body). etag / last_modified: sent as validators; a request whose
     If-None-Match / If-Modified-Since matches them gets 304 instead of a 200 reply.
+    stream: a function giving the body piece by piece, for bodies too big to hold (with
+    framing "length", `length` is the Content-Length sent). drip: seconds between body bytes,
+    sent one at a time; with drip_headers the status line and headers drip too.
     """
 
     status: int = 200
@@ -58,6 +62,10 @@ class Reply:
     last_modified: str | None = None  # an HTTP date; see `http_date`
     headers: dict[str, str] = field(default_factory=dict)
     chunk_size: int = 8192
+    stream: Callable[[], Iterable[bytes]] | None = None
+    length: int | None = None
+    drip: float = 0.0
+    drip_headers: bool = False
 
     def __post_init__(self) -> None:
         if self.framing not in FRAMINGS:
@@ -136,15 +144,27 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if reply.framing == "length":
-            self.send_header("Content-Length", str(len(reply.body)))
+            length = reply.length if reply.stream is not None else len(reply.body)
+            self.send_header("Content-Length", str(length))
         elif reply.framing == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
         else:
             self.send_header("Connection", "close")
-        self.end_headers()
+        if reply.drip_headers:  # hand the buffered status line and headers to the drip
+            head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+            if not self._drip(reply, head):
+                return
+        else:
+            self.end_headers()
         if not send_body:
             return
-        self._write(reply, sent)
+        if reply.stream is not None:
+            for piece in reply.stream():
+                self._frame(reply, piece)
+            if reply.framing == "chunked":
+                self.wfile.write(b"0\r\n\r\n")
+        else:
+            self._write(reply, sent)
         self.wfile.flush()
         if reply.truncate is not None or reply.framing == "close":
             self.close_connection = True
@@ -153,7 +173,23 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
 
+    def _drip(self, reply: Reply, data: bytes) -> bool:
+        """Send `data` a byte at a time, `reply.drip` seconds apart; False once stopping."""
+        for i in range(len(data)):
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            if self.server.loopback._stopping.wait(reply.drip):
+                return False
+        return True
+
     def _write(self, reply: Reply, data: bytes) -> None:
+        if reply.drip:
+            if reply.framing == "chunked":
+                data = b"".join(b"1\r\n%s\r\n" % data[i:i + 1] for i in range(len(data)))
+            if self._drip(reply, data) and reply.framing == "chunked" \
+                    and reply.truncate is None:
+                self.wfile.write(b"0\r\n\r\n")
+            return
         if reply.stall:
             head, data = data[: reply.stall_after], data[reply.stall_after:]
             self._frame(reply, head)

@@ -5,7 +5,9 @@ the sha256 in its YAML; a changed or missing file fails naming the file.
 live mode: each file is downloaded through the one `HttpClient` into `<raw_dir>/<id>/`
 (never over the snapshots), its kind checked before it replaces the last good download, and
 a manifest records url, sha256, bytes, retrieval time and the validators used for the next
-conditional request. Each distinct URL is fetched once per `acquire` (a ZIP whose members
+conditional request. Every download and every ZIP member stays within the file's limits
+(paccto_data/limits.py, overridden in the YAML), and its content and Content-Type are checked
+(paccto_data/acquire/content.py) before it replaces the last good file. Each distinct URL is fetched once per `acquire` (a ZIP whose members
 are several catalogue files is downloaded once and kept whole beside them), and a
 conditional request is only made while the kept file is still the one recorded.
 """
@@ -16,16 +18,17 @@ import fnmatch
 import hashlib
 import json
 import os
-import shutil
 import zipfile
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path, PurePosixPath
 
+from paccto_data.acquire import content
 from paccto_data.acquire.records import Source, SourceFile
-from paccto_data.errors import PacctoError, SourceFileError
+from paccto_data.errors import SourceFileError
 from paccto_data.fileio import sha256_of
 from paccto_data.http import Download, HttpClient
+from paccto_data.limits import DEFAULT, LimitExceeded, Limits
 from paccto_data.settings import Settings, url_override
 
 MANIFEST = "manifest.json"
@@ -47,7 +50,11 @@ class RawFile:
 
 
 def file_url(source: Source, spec: SourceFile) -> str:
-    return url_override(source.id, spec.id, single_file=len(source.files) == 1) or spec.url
+    url = url_override(source.id, spec.id, single_file=len(source.files) == 1) or spec.url
+    if not url.lower().startswith(("http://", "https://")):
+        raise SourceFileError(f"{source.id}/{spec.id}: the URL {url!r} is not http(s); "
+                              "only http and https downloads are made")
+    return url
 
 
 def verify_snapshot(source: Source, spec: SourceFile) -> RawFile:
@@ -65,44 +72,10 @@ def verify_snapshot(source: Source, spec: SourceFile) -> RawFile:
                    "snapshot", True)
 
 
-def _head(path: Path, size: int = 1024) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(size)
-
-
-def check_content(path: Path, fmt: str, url: str) -> None:
-    """Fail when a download is not the kind of file the catalogue promises."""
-    head = _head(path).removeprefix(b"\xef\xbb\xbf").lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
-            head.startswith(b"<?xml") and b"<html" in head):
-        raise SourceFileError(f"{url} returned an HTML page, not {fmt}")
-    if fmt in ("xlsx", "zip"):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                broken = archive.testzip()
-                names = archive.namelist()
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-            raise SourceFileError(f"{url}: not a complete {fmt} file ({exc})") from exc
-        if broken:
-            raise SourceFileError(f"{url}: member {broken} of the {fmt} is corrupt")
-        if fmt == "xlsx" and "[Content_Types].xml" not in names:
-            raise SourceFileError(f"{url}: a ZIP, but not an Excel workbook")
-    elif fmt == "json":
-        try:
-            payload = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise SourceFileError(f"{url}: not valid JSON ({exc})") from exc
-        # The World Bank API reports errors with HTTP 200 and a one-element "message" array.
-        if isinstance(payload, list) and payload and isinstance(payload[0], dict) \
-                and "message" in payload[0]:
-            raise SourceFileError(f"{url}: the API answered with an error: {payload[0]['message']}")
-    elif fmt == "csv":
-        from paccto_data.sources._common import decode_text
-
-        try:
-            decode_text(path)
-        except PacctoError as exc:
-            raise SourceFileError(f"{url}: {exc}") from exc
+def check_content(path: Path, fmt: str, url: str, limits: Limits = DEFAULT) -> None:
+    """Fail when a download is not the kind of file the catalogue promises, or goes past
+    its limits (see paccto_data/acquire/content.py)."""
+    content.check_content(path, fmt, url, limits)
 
 
 def _manifest_path(settings: Settings, source: Source) -> Path:
@@ -146,29 +119,67 @@ def _matching_member(archive: zipfile.ZipFile, pattern: str, url: str) -> str:
     return matches[0]
 
 
-def _check_archive(path: Path, patterns: list[str], url: str) -> None:
-    """A complete ZIP holding exactly one member for each pattern."""
-    check_content(path, "zip", url)
+def _check_archive(path: Path, patterns: list[str], url: str, limits: Limits) -> None:
+    """A complete ZIP within `limits` holding exactly one member for each pattern."""
+    check_content(path, "zip", url, limits)
     with zipfile.ZipFile(path) as archive:
         for pattern in patterns:
             _matching_member(archive, pattern, url)
 
 
-def _extract_member(archive_path: Path, spec: SourceFile, target: Path, url: str) -> None:
-    """Copy the one member matching `spec.member` out of a ZIP to `target`, check it is a
-    `spec.format` file, then rename it into place. The member's own path is never used as a
-    destination, so a name like `../../x.csv` cannot land outside the source folder."""
+def _extract_member(archive_path: Path, spec: SourceFile, target: Path, url: str,
+                    limits: Limits) -> None:
+    """Copy the one member matching `spec.member` out of a ZIP to `target`, within
+    `limits`, check it is a `spec.format` file, then rename it into place. The member's own
+    path is never used as a destination, so a name like `../../x.csv` cannot land outside
+    the source folder."""
     partial = target.with_name(f".{target.name}.part")
     try:
         with zipfile.ZipFile(archive_path) as archive:
             name = _matching_member(archive, spec.member, url)
-            with archive.open(name) as member, open(partial, "wb") as out:
-                shutil.copyfileobj(member, out)
-        check_content(partial, spec.format, f"{url} (member {name})")
+            info = archive.getinfo(name)
+            label = f"{url} (member {name})"
+            content.check_members(_Only(info), limits, url)
+            written = 0
+            with archive.open(info) as member, open(partial, "wb") as out:
+                for block in iter(lambda: member.read(1 << 20), b""):
+                    written += len(block)
+                    if written > limits.decompressed_bytes:
+                        raise LimitExceeded(label, "decompressed_bytes",
+                                            limits.decompressed_bytes,
+                                            f"it inflated past {written:,} bytes")
+                    if limits.ratio_exceeded(written, info.compress_size):
+                        raise LimitExceeded(label, "compression_ratio",
+                                            limits.compression_ratio,
+                                            f"it inflated {info.compress_size:,} bytes to "
+                                            f"{written:,}")
+                    out.write(block)
+        check_content(partial, spec.format, label, limits)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        partial.unlink(missing_ok=True)
+        raise SourceFileError(f"{url}: member {spec.member!r} is corrupt ({exc})") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, target)
+
+
+class _Only:
+    """One member of an archive, shaped like the archive for `content.check_members`."""
+
+    def __init__(self, info: zipfile.ZipInfo):
+        self.info = info
+
+    def infolist(self) -> list[zipfile.ZipInfo]:
+        return [self.info]
+
+
+def archive_limits(source: Source, specs: list[SourceFile]) -> Limits:
+    """The limits of a download shared by several files (the members of one ZIP): for each
+    key the largest of theirs, since the archive holds all of them; each member is then
+    held to its own limits when it is extracted."""
+    each = [source.limits_for(s) for s in specs]
+    return Limits(**{f.name: max(getattr(x, f.name) for x in each) for f in fields(Limits)})
 
 
 def _fetched_path(folder: Path, spec: SourceFile, url: str) -> Path:
@@ -190,17 +201,21 @@ def _fetch(source: Source, specs: list[SourceFile], url: str, fetched: Path,
     recorded = previous.get("fetched_sha256") or (previous.get("sha256") if not specs[0].member
                                                    else None)
     conditional = bool(recorded) and fetched.is_file() and sha256_of(fetched) == recorded
+    limits = archive_limits(source, specs)
+    fmt = "zip" if specs[0].member else specs[0].format
     if specs[0].member:
         def validate(path: Path) -> None:
-            _check_archive(path, [s.member for s in specs], url)
+            _check_archive(path, [s.member for s in specs], url, limits)
     else:
         def validate(path: Path) -> None:
-            check_content(path, specs[0].format, url)
+            check_content(path, fmt, url, limits)
     return client.download(
         url, fetched,
         etag=previous.get("etag") if conditional else None,
         last_modified=previous.get("last_modified") if conditional else None,
         validate=validate,
+        check_type=lambda content_type: content.check_content_type(content_type, fmt, url),
+        limits=limits,
     )
 
 
@@ -222,7 +237,7 @@ def download_live(
         result = _fetch(source, sharing, url, fetched, _read_manifest(settings, source), client)
         fetched_by_url[(url, fetched)] = result
     if spec.member:
-        _extract_member(result.path, spec, target, url)
+        _extract_member(result.path, spec, target, url, source.limits_for(spec))
     digest = sha256_of(target)
     retrieved = result.retrieved_at
     if result.not_modified:  # the bytes are those of the last 200: keep when that was

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from paccto_data.errors import CatalogueError
+from paccto_data.limits import DEFAULT, Limits
 from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR, SOURCES_DIR
 
 SCHEMA_PATH = ASSETS_DIR / "sources.schema.json"
@@ -26,6 +27,7 @@ class SourceFile:
     member: str | None = None
     licence: dict | None = None
     taken_from: str | None = None
+    limits: dict | None = None  # overrides of the source's limits (paccto_data/limits.py)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Source:
     description: str | None = None
     coverage: dict | None = None
     notes: str | None = None
+    limits: dict | None = None  # overrides of the default limits (paccto_data/limits.py)
 
     @property
     def snapshot_dir(self) -> Path:
@@ -54,6 +57,11 @@ class Source:
     @property
     def is_open(self) -> bool:
         return self.redistribution == "open"
+
+    def limits_for(self, spec: SourceFile) -> Limits:
+        """The limits of one file: the defaults, then the source's `limits:`, then the
+        file's own."""
+        return DEFAULT.merged(self.limits).merged(spec.limits)
 
     def file(self, file_id: str) -> SourceFile:
         for f in self.files:

@@ -11,8 +11,11 @@ import yaml
 
 from paccto_data.activities.vocabulary import vocabularies
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
+from paccto_data.yamlschema import check_against
 
 MAPPING_PATH = ASSETS_DIR / "activities" / "crime_area_indicators.yaml"
+# Indicator ids and codes reach SQL: the file is checked against this schema first.
+MAPPING_SCHEMA = ASSETS_DIR / "activities" / "crime_area_indicators.schema.json"
 
 
 def _indicator_sources() -> dict[str, list[str]]:
@@ -40,6 +43,7 @@ def crime_area_indicator_frame() -> pd.DataFrame:
     listed (with `indicators: []` when none describes it yet), every indicator must exist in
     assets/indicators.yaml with that source."""
     data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     areas = data["crime_areas"]
     vocabulary = set(vocabularies().codes["crime_area"])
     if set(areas) != vocabulary:
@@ -58,5 +62,6 @@ def crime_area_indicator_frame() -> pd.DataFrame:
 def headline_indicator_frame() -> pd.DataFrame:
     """(indicator_id, source_id) of the headline indicators: the frame `headline_indicators`."""
     data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     pairs = _mapped(data["headline"], "headline", _indicator_sources())
     return pd.DataFrame(pairs, columns=["indicator_id", "source_id"])

@@ -14,8 +14,11 @@ import pandas as pd
 import yaml
 
 from paccto_data.settings import ASSETS_DIR
+from paccto_data.yamlschema import check_against
 
 VOCABULARIES_PATH = ASSETS_DIR / "activities" / "vocabularies.yaml"
+# Codes reach SQL: the file is checked against this schema first.
+VOCABULARIES_SCHEMA = ASSETS_DIR / "activities" / "vocabularies.schema.json"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Vocabularies:
 @cache
 def vocabularies(path: Path = VOCABULARIES_PATH) -> Vocabularies:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    check_against(data, VOCABULARIES_SCHEMA, path)
     phases = {int(p): (dt.date.fromisoformat(v["from"]), dt.date.fromisoformat(v["to"]))
               for p, v in data["phases"].items()}
     codes = {name: {(int(k) if name in ("line_of_action", "phases") else str(k)): v

@@ -14,6 +14,7 @@ from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.sources import raw_key, source_metadata
 from paccto_data.defs.versions import ACTIVITIES, TIDY_SHARED, code_version, suite
+from paccto_data.limits import reading
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse.tables import write_table
 
@@ -44,7 +45,10 @@ def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
     )
     def _staging(paccto: PacctoConfig, duckdb: DuckDBResource) -> dg.MaterializeResult:
         files = fetch.local_files(source, paccto.settings)
-        tidy = table.tidy(files)
+        # each file read within its own limits (the YAML's `limits:` over the defaults)
+        with reading({path: source.limits_for(source.file(file_id))
+                      for file_id, path in files.items()}):
+            tidy = table.tidy(files)
         with duckdb.get_connection() as conn:
             write_table(conn, "staging", table.name, tidy.table)
             metadata = table_metadata(conn, f"staging.{table.name}")

@@ -100,6 +100,43 @@ class PackageSpec:
         raise KeyError(f"package {self.name!r} has no resource {name!r}")
 
 
+def _table_functions(node) -> list[str]:
+    """The table functions (read_csv, read_text, glob, …) a parsed query calls."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "TABLE_FUNCTION":
+            function = node.get("function") or {}
+            found.append(str(function.get("function_name", "?")))
+        for value in node.values():
+            found += _table_functions(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _table_functions(value)
+    return found
+
+
+def query_problems(query: str) -> list[str]:
+    """Why a package query is not one plain SELECT on warehouse tables: several statements,
+    another kind of statement, or a table function (every one of them reads outside the
+    warehouse or makes rows up). The query also runs where it can read nothing else
+    (publication.tables.warehouse_only); this names the problem before anything is built."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as exc:
+        return [f"query does not parse: {exc}"]
+    if len(statements) != 1:
+        return [f"the query holds {len(statements)} statements; it must be one SELECT"]
+    if statements[0].type != duckdb.StatementType.SELECT:
+        return [f"the query is a {statements[0].type.name} statement; it must be a SELECT"]
+    with duckdb.connect() as conn:
+        tree = json.loads(conn.execute("SELECT json_serialize_sql(?)", [query]).fetchone()[0])
+    if tree.get("error"):
+        return [f"query does not parse: {tree.get('error_message')}"]
+    return [f"the query calls {name}(), which reads outside the warehouse; a package query "
+            f"reads only the {', '.join(PUBLISHABLE_SCHEMAS)} tables"
+            for name in sorted(set(_table_functions(tree)))]
+
+
 def _fold(text: str) -> str:
     return " ".join(text.split())
 
@@ -197,6 +234,10 @@ def _check_spec(spec: PackageSpec) -> None:
                 if name not in referenced:
                     problems.append(f"resource {r.name}: the country code {name!r} needs a "
                                     f"foreign key to {COUNTRIES}.iso3")
+        refused = query_problems(r.query)
+        if refused:
+            problems += [f"resource {r.name}: {problem}" for problem in refused]
+            continue
         try:
             tables = r.tables
         except duckdb.Error as exc:
@@ -216,7 +257,7 @@ def _check_spec(spec: PackageSpec) -> None:
                 problems.append(f"resource {r.name}: no source_id column, so fields {unsourced} "
                                 "must name their `sources`")
     if problems:
-        raise PublicationError(f"{where}:\n  " + "\n  ".join(problems))
+        raise PublicationError(f"{where} (package {spec.name}):\n  " + "\n  ".join(problems))
 
 
 def package_specs(directory: Path = PACKAGES_DIR) -> dict[str, PackageSpec]:

@@ -1,11 +1,18 @@
 """A resource's rows as an Arrow table, and the one way they are written: CSV (the same
 value always gives the same text) and Parquet (the same rows give the same bytes).
+
+A package query is configuration, not code we wrote: it runs in `warehouse_only`, a DuckDB
+of its own holding copies of the warehouse tables it names and able to read nothing else
+(no files, no URLs, no extensions, no other database; the settings locked), so a spec cannot
+publish `read_text('/etc/hostname')`.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +20,7 @@ import duckdb
 
 from paccto_data.errors import PublicationError
 from paccto_data.publication.spec import ResourceSpec
+from paccto_data.warehouse.tables import quote
 
 MISSING = ""  # how a null is written in the CSV (the schema's only missing value)
 
@@ -52,12 +60,45 @@ def _canonical(table):
     return table.cast(pa.schema(fields)).replace_schema_metadata(None)
 
 
+@contextmanager
+def warehouse_only(conn: duckdb.DuckDBPyConnection,
+                   tables: Iterable[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A new in-memory DuckDB holding a copy of each `schema.table` of `conn` in `tables`
+    (a missing one is left out: the query then fails naming it), with external access
+    disabled and the configuration locked before it is handed over: it reads those tables
+    and nothing else, and no statement can change that."""
+    sandbox = duckdb.connect(":memory:")
+    try:
+        for qualified in sorted(set(tables)):
+            schema, name = qualified.split(".")
+            exists = conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()[0][0]
+            if not exists:
+                continue
+            rows = conn.sql(f"SELECT * FROM {quote(schema)}.{quote(name)}").to_arrow_table()
+            sandbox.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+            sandbox.register("_incoming", rows)
+            try:
+                sandbox.execute(f"CREATE TABLE {quote(schema)}.{quote(name)} AS "
+                                "SELECT * FROM _incoming")
+            finally:
+                sandbox.unregister("_incoming")
+        sandbox.execute("SET enable_external_access = false")
+        sandbox.execute("SET lock_configuration = true")
+        yield sandbox
+    finally:
+        sandbox.close()
+
+
 def query_resource(conn: duckdb.DuckDBPyConnection, package: str, resource: ResourceSpec):
     """The resource's rows as an Arrow table, in the declared column order, sorted by the
-    primary key."""
-    order = ", ".join(f'"{k}"' for k in resource.primary_key)
+    primary key; the query runs in `warehouse_only` on the tables it names."""
+    order = ", ".join(quote(k) for k in resource.primary_key)
     try:
-        table = conn.sql(f"SELECT * FROM ({resource.query}) ORDER BY {order}").to_arrow_table()
+        with warehouse_only(conn, resource.tables) as sandbox:
+            table = sandbox.sql(f"SELECT * FROM ({resource.query}) ORDER BY {order}") \
+                .to_arrow_table()
     except duckdb.Error as exc:
         raise PublicationError(f"package {package}, resource {resource.name}: query failed: "
                                f"{exc}") from exc

@@ -1,7 +1,10 @@
-"""Small readers shared by the source modules."""
+"""Small readers shared by the source modules. Whatever a parser (csv, pandas, calamine)
+objects to comes out as a `SourceDataError` naming the file, and the sheet and row where
+they are known; a workbook beyond its limits is refused before calamine opens it."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections import Counter
@@ -11,25 +14,23 @@ from pathlib import Path
 import pandas as pd
 
 from paccto_data.countries import classify_country
-from paccto_data.errors import SourceDataError, UnknownCountryError
+from paccto_data.errors import SourceDataError, SourceFileError, UnknownCountryError
+from paccto_data.fileio import decode_text
 
-# A UTF-8 byte-order mark, or the lone 0xFF a re-encoding left of one (the bundled
-# wb_population bulk CSV starts that way); neither is ever part of the data.
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xff")
+_PANDAS_LINE = re.compile(r"\bline (\d+)\b")
 
 
-def decode_text(path: Path) -> str:
-    data = path.read_bytes()
-    for bom in _BOMS:
-        if data.startswith(bom):
-            data = data[len(bom):]
-            break
+def read_csv_frame(path: Path, text: str | None = None, **options) -> pd.DataFrame:
+    """`pandas.read_csv` of the file at `path` (or of its decoded `text`), its parser errors
+    raised as a `SourceDataError` naming the file and, where pandas tells it, the line."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceDataError(path, "not UTF-8 text", row=line, value=data[exc.start:exc.start + 8],
-                              expected="a UTF-8 CSV") from exc
+        return pd.read_csv(io.StringIO(decode_text(path) if text is None else text), **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        line = _PANDAS_LINE.search(str(exc))
+        raise SourceDataError(path, f"cannot parse the CSV: {' '.join(str(exc).split())}",
+                              row=int(line.group(1)) if line else None,
+                              expected="comma-separated records with as many fields as the "
+                              "header") from exc
 
 
 _WB_PREAMBLE = re.compile(r'^"Last Updated Date","(\d{4}-\d{2}-\d{2})"', re.MULTILINE)
@@ -73,7 +74,7 @@ def read_wb_bulk_csv(path: Path, indicator_code: str) -> tuple[pd.DataFrame, str
     if not updated:
         raise SourceDataError(path, "no \"Last Updated Date\" in the preamble", row=3,
                               expected="the World Bank bulk CSV layout (four preamble lines)")
-    wide = pd.read_csv(io.StringIO(text), skiprows=4, dtype=str, keep_default_na=False)
+    wide = read_csv_frame(path, text, skiprows=4, dtype=str, keep_default_na=False)
     require_columns(wide, ["Country Name", "Country Code", "Indicator Code"], path, header_row=5)
     years = [c for c in wide.columns if re.fullmatch(r"\d{4}", c)]
     if not years:
@@ -112,15 +113,25 @@ def to_number(frame: pd.DataFrame, column: str, file: Path, row_column: str = "f
 def read_csv_table(path: Path) -> pd.DataFrame:
     """A CSV (header on line 1) -> frame of text cells plus `file_row`, the line on which each
     record starts, exact even when a quoted field spans lines. Blank lines are skipped; a
-    record whose field count differs from the header's raises naming its line."""
-    import csv
-
+    record whose field count differs from the header's raises naming its line, as does
+    one the csv module cannot parse."""
     reader = csv.reader(io.StringIO(decode_text(path), newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise SourceDataError(path, f"cannot parse the CSV header: {exc}", row=1,
+                              expected="a header line") from exc
     if not header:
         raise SourceDataError(path, "the file is empty", row=1, expected="a header line")
     records, rows, line = [], [], reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader, None)
+        except csv.Error as exc:
+            raise SourceDataError(path, f"cannot parse the CSV: {exc}", row=line + 1,
+                                  expected="comma-separated records") from exc
+        if record is None:
+            break
         start, line = line + 1, reader.line_num
         if not record or record == [""]:
             continue
@@ -163,29 +174,65 @@ def _header_name(value, index: int) -> str:
     return text or f"(column {_column_letter(index)})"
 
 
+def _open_workbook(path: Path, sheet: str | None):
+    """The calamine workbook at `path`, once its sheets are known to be within the file's
+    limits (`paccto_data.limits.for_path`): calamine allocates a sheet's whole area at once,
+    so a 2 kB sheet with a cell at XFD1048576 would abort the process."""
+    import python_calamine
+
+    from paccto_data.acquire.content import check_workbook
+    from paccto_data.limits import LimitExceeded, for_path
+
+    try:
+        check_workbook(path, for_path(path), str(path), sheet=sheet)
+    except LimitExceeded:
+        raise
+    except SourceFileError as exc:
+        raise SourceDataError(path, f"cannot read the workbook: {exc}",
+                              expected="an .xlsx workbook") from exc
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except BaseException as exc:  # CalamineError, ZipError, XmlError, a Rust panic…
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        raise SourceDataError(path, f"cannot read the workbook: {type(exc).__name__}: {exc}",
+                              expected="an .xlsx workbook") from exc
+
+
+def _sheet_cells(workbook, path: Path, name: str) -> list[list]:
+    """The cells of sheet `name` from A1 (list index + 1 is the row number); a malformed
+    sheet raises naming the row where the XML breaks, when it can be told."""
+    try:
+        return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except BaseException as exc:  # XmlError, CalamineError, a Rust panic…
+        if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+            raise
+        from paccto_data.acquire.content import locate_xml_error
+
+        row, where = locate_xml_error(path, name)
+        problem = f"cannot read the sheet: {type(exc).__name__}: {exc}"
+        if where:
+            problem += f" (the XML breaks at {where})"
+        raise SourceDataError(path, problem, sheet=name, row=row,
+                              expected="a well-formed worksheet") from exc
+
+
 def read_sheet(path: Path, required, *, sheet: str | None = None,
                header_within: int = 20) -> Sheet:
-    """Read one worksheet (default: the first) with python-calamine.
+    """Read one worksheet (default: the first) of an .xlsx workbook with python-calamine.
 
     The header is the first row, among the first `header_within`, holding every name in
     `required` (cell text with runs of spaces collapsed); the data are the rows below it,
     fully empty rows skipped. No such row raises naming the nearest candidate and the first
     required name it lacks."""
-    import python_calamine
-
     required = list(required)
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # CalamineError, ZipError, XmlError, OSError…
-        raise SourceDataError(path, f"cannot read the workbook: {exc}",
-                              expected="an .xlsx/.xls/.ods workbook") from exc
+    workbook = _open_workbook(path, sheet)
     names = workbook.sheet_names
     name = sheet if sheet is not None else (names[0] if names else None)
     if name is None or name not in names:
         raise SourceDataError(path, f"no sheet {sheet!r} in the workbook", sheet=sheet,
                               expected=f"one of the sheets {names}")
-    # skip_empty_area=False: cells start at A1, so list index + 1 is the row number.
-    cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    cells = _sheet_cells(workbook, path, name)
     best = (0, None)  # (how many required names, row index)
     header_index = None
     for index, row in enumerate(cells[:header_within]):

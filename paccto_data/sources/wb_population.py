@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
-    decode_text,
+    read_csv_frame,
     read_wb_bulk_csv,
     require_columns,
     resolve_countries,
@@ -22,7 +21,7 @@ INDICATOR_CODE = "SP.POP.TOTL"
 
 
 def read_country_metadata(path) -> pd.DataFrame:
-    meta = pd.read_csv(io.StringIO(decode_text(path)), dtype=str, keep_default_na=False)
+    meta = read_csv_frame(path, dtype=str, keep_default_na=False)
     require_columns(meta, ["Country Code", "Region", "IncomeGroup", "TableName"], path)
     # SpecialNotes holds quoted multi-line text, so a pandas row is not a file line: name
     # rows by their position among the records (header = record 1).

@@ -27,7 +27,7 @@ from paccto_data.activities import activity_count_columns
 from paccto_data.settings import SQL_DIR
 from paccto_data.sources import DISAGGREGATIONS, StagingTable
 from paccto_data.warehouse.reference import FRAMES
-from paccto_data.warehouse.tables import quote, run_sql_model, table_columns
+from paccto_data.warehouse.tables import literal, quote, run_sql_model, table_columns
 
 DESCRIPTION = re.compile(r"^--\s*description:\s*(.*)$")
 DEPENDS = re.compile(r"^--\s*depends:\s*(.*)$")
@@ -59,7 +59,8 @@ def _pivot(columns: dict[str, str]) -> str:
     """One SELECT item per headline indicator and field: `max(<field>) FILTER (WHERE
     indicator_id = '<id>') AS <id><suffix>`, in the order of the headline list."""
     return ",\n        ".join(
-        f"max({field}) FILTER (WHERE indicator_id = '{indicator}') AS {indicator}{suffix}"
+        f"max({quote(field)}) FILTER (WHERE indicator_id = {literal(indicator)}) "
+        f"AS {quote(indicator + suffix)}"
         for indicator in _headline_ids() for field, suffix in columns.items())
 
 

@@ -12,8 +12,10 @@ from paccto_data.activities import (
 )
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
 from paccto_data.warehouse.tables import sql_string
+from paccto_data.yamlschema import check_against
 
 COUNTRY_GROUPS_PATH = ASSETS_DIR / "country_groups.yaml"
+INDICATORS_SCHEMA = ASSETS_DIR / "indicators.schema.json"
 INDICATOR_FIELDS = ("id", "title_en", "title_es", "unit", "description_en", "description_es",
                     "sources", "valid_min", "valid_max")
 
@@ -33,7 +35,10 @@ def country_groups() -> pd.DataFrame:
 
 def indicator_catalogue() -> pd.DataFrame:
     """assets/indicators.yaml as a frame (one row per indicator id)."""
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
+    data = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))
+    # its ids are values of core.fact_indicator and column names of the marts
+    check_against(data, INDICATORS_SCHEMA, INDICATORS_PATH)
+    entries = data["indicators"]
     for position, entry in enumerate(entries, start=1):
         missing = [f for f in INDICATOR_FIELDS if f not in entry]
         extra = [f for f in entry if f not in INDICATOR_FIELDS]

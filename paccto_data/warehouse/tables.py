@@ -17,6 +17,11 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """`text` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def write_table(conn: duckdb.DuckDBPyConnection, schema: str, name: str,
                 frame: pd.DataFrame) -> None:
     """Replace `schema.name` with the rows of `frame`, in one transaction."""

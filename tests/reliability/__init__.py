@@ -1,0 +1,1 @@
+"""Hostile and unlucky inputs: bombs, drips, wrong kinds of file, reaching configuration."""
