@@ -148,6 +148,10 @@ def _environment_file() -> dict[str, str]:
     return values
 
 
+def _warnings(output: str) -> list[str]:
+    return [line for line in output.splitlines() if WARNING.search(line)]
+
+
 def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
     response = requests.post(f"{url}/graphql", json={"query": query,
                                                      "variables": variables or {}}, timeout=60)
@@ -217,6 +221,13 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
 
+    # 0. the schema, created once before anything starts (deploy/README.md), so that the
+    # services and the CLI never race to create the tables of an empty database
+    migrate = subprocess.run([str(BIN / "dagster"), "instance", "migrate"], cwd=PROJECT_ROOT,
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    assert _warnings(migrate.stdout + migrate.stderr) == []
+
     webserver = Service(_unit_command("paccto-dagster-webserver.service", port),
                         cwd=PROJECT_ROOT, env=env, log=tmp_path / "webserver.log")
     daemon = Service(_unit_command("paccto-dagster-daemon.service", port),
@@ -228,8 +239,7 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                                timeout=600)
         assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-        assert [line for line in (build.stdout + build.stderr).splitlines()
-                if WARNING.search(line)] == []
+        assert _warnings(build.stdout + build.stderr) == []
 
         # 2. from Python: the instance is PostgreSQL's, and holds the run, its events, its check
         for name, value in settings.items():
@@ -312,6 +322,8 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
             left[name] = service.stop(signal_name="SIGTERM")
     assert left == {"webserver": [], "daemon": []}
     assert processes_mentioning(str(home)) == []
+    assert _warnings(webserver.output()) == []
+    assert _warnings(daemon.output()) == []
 
 
 def _run_enqueued():
