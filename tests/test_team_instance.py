@@ -188,12 +188,73 @@ LAUNCH = """mutation($params: ExecutionParams!) { launchPipelineExecution(execut
   ... on PythonError { message } ... on InvalidSubsetError { message } } }"""
 
 
-def test_the_deployment_files_agree():
-    """Every variable deploy/dagster.yaml reads is in the units' environment file."""
+def _without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines()
+                     if not line.lstrip().startswith("#")).strip("\n")
+
+
+def _readme_blocks(language: str) -> list[str]:
+    text = (DEPLOY / "README.md").read_text()
+    return [block.strip("\n") for block in re.findall(rf"```{language}\n(.*?)```", text, re.S)]
+
+
+def test_the_deployment_files_agree_with_each_other_and_with_deploy_readme():
     read = set(re.findall(r"env: (\w+)", (DEPLOY / "dagster.yaml").read_text()))
     assert read == {"PACCTO_PG_HOST", "PACCTO_PG_PORT", "PACCTO_PG_USER", "PACCTO_PG_PASSWORD",
                     "PACCTO_PG_DB"}
+    # the environment file gives every variable the instance reads, and DAGSTER_HOME
     assert read | {"DAGSTER_HOME"} <= set(_environment_file())
+    # the README shows the files as they are
+    assert _without_comments((DEPLOY / "dagster.yaml").read_text()) in _readme_blocks("yaml")
+    ini = _readme_blocks("ini")
+    assert _without_comments((UNITS / "dagster.env").read_text()) in ini
+    for unit in ("paccto-dagster-webserver.service", "paccto-dagster-daemon.service"):
+        assert (UNITS / unit).read_text().strip("\n") in ini, unit
+
+
+def test_the_kubernetes_run_launcher_configuration_is_valid_for_dagster_k8s(monkeypatch):
+    """On paper, but with exact keys: the README's run launcher block passes K8sRunLauncher's
+    own configuration schema, and the Helm values use the chart's keys and the instance's
+    settings."""
+    import yaml
+    from dagster._config import process_config
+    from dagster_k8s import K8sRunLauncher
+
+    [block] = [b for b in _readme_blocks("yaml") if b.startswith("run_launcher:")]
+    launcher = yaml.safe_load(block)["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_k8s", "K8sRunLauncher")
+    result = process_config(K8sRunLauncher.config_type(), launcher["config"])
+    assert result.success, [error.message for error in result.errors]
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    instance = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    k8s = values["runLauncher"]["config"]["k8sRunLauncher"]
+    # the dagster chart's K8sRunLauncherConfig fields (helm/dagster/schema, 1.13)
+    assert set(k8s) <= {
+        "image", "imagePullPolicy", "jobNamespace", "loadInclusterConfig", "kubeconfigFile",
+        "envConfigMaps", "envSecrets", "envVars", "volumeMounts", "volumes", "labels",
+        "failPodOnRunFailure", "resources", "schedulerName", "securityContext", "runK8sConfig"}
+    assert set(k8s["runK8sConfig"]) <= {"containerConfig", "podSpecConfig",
+                                         "podTemplateSpecMetadata", "jobSpecConfig",
+                                         "jobMetadata"}
+    assert k8s["jobNamespace"] == launcher["config"]["job_namespace"]
+    assert (k8s["runK8sConfig"]["containerConfig"]["resources"]
+            == launcher["config"]["run_k8s_config"]["container_config"]["resources"])
+    assert values["postgresql"]["enabled"] is False
+    assert (values["postgresql"]["postgresqlScheme"]
+            == instance["storage"]["postgres"]["postgres_db"]["scheme"])
+    assert (values["global"]["postgresqlSecretName"]
+            == launcher["config"]["postgres_password_secret"])
+    coordinator = values["dagsterDaemon"]["runCoordinator"]
+    assert coordinator["type"] == "QueuedRunCoordinator"
+    assert (coordinator["config"]["queuedRunCoordinator"]["maxConcurrentRuns"]
+            == instance["run_queue"]["max_concurrent_runs"])
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", "paccto_data.definitions"]
+    assert {e["name"] for e in deployment["env"]} == {
+        "PACCTO_SOURCE_MODE", "PACCTO_WAREHOUSE", "PACCTO_BUILD_DB", "PACCTO_RAW_DIR",
+        "PACCTO_PUBLISH_DIR"}
 
 
 def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
