@@ -35,8 +35,12 @@ run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 test: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The UI and the daemon (schedules, sensors, the run queue) with the project's own `dg dev`
+# ([tool.dg] in pyproject.toml); Ctrl-C stops both. `make ui UI_PORT=3001` for another port.
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
 ui: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(VENV) PATH="$(BIN):$$PATH" $(BIN)/dg dev -h $(UI_HOST) -p $(UI_PORT)
 
 bench: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python bench/ingest.py

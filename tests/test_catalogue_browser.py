@@ -1,124 +1,28 @@
-"""The catalogue page researchers open from disk, in a real headless Chromium (Debian's).
-
-The browser is driven through the Chrome DevTools protocol over a pipe
-(`--remote-debugging-pipe`: JSON messages ending in NUL on file descriptors 3 and 4), so no
-port is opened and nothing is downloaded (no selenium, no playwright). The page under test is
-the published one: `PACCTO_PUBLISH_DIR` (default `published/`), as committed. Under CI
-(CI=true) a missing browser fails the test; elsewhere it skips.
+"""The catalogue page researchers open from disk, in a real headless Chromium (Debian's),
+driven as every browser test here drives it (tests/support_browser.py: the DevTools protocol
+over a pipe). The page under test is the published one: `PACCTO_PUBLISH_DIR` (default
+`published/`), as committed. Under CI (CI=true) a missing browser fails the test; elsewhere
+it skips.
 """
 
 import base64
 import json
-import os
-import select
-import shutil
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from paccto_data.settings import Settings
+from tests.support_browser import DevTools, require_chromium
 
 pytestmark = pytest.mark.browser
 
 PUBLISHED = Settings.from_env().publish_dir
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--no-default-browser-check", "--remote-debugging-pipe"]
-TIMEOUT = 30.0
-
-
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-class DevTools:
-    """A minimal Chrome DevTools protocol client over the debugging pipe."""
-
-    def __init__(self, binary: str, profile: Path):
-        to_chrome_r, self._write = os.pipe()
-        self._read, from_chrome_w = os.pipe()
-
-        def child_fds():  # Chromium reads commands on fd 3 and writes replies on fd 4
-            os.dup2(to_chrome_r, 3)
-            os.dup2(from_chrome_w, 4)
-
-        self.process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            preexec_fn=child_fds, pass_fds=(3, 4), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(to_chrome_r)
-        os.close(from_chrome_w)
-        self._buffer = b""
-        self._next = 0
-        self.events: list[dict] = []
-
-    def _message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._read], [], [], left)[0]:
-                raise TimeoutError("no answer from Chromium")
-            chunk = os.read(self._read, 1 << 16)
-            if not chunk:
-                raise ConnectionError("Chromium closed the DevTools pipe")
-            self._buffer += chunk
-        raw, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(raw)
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
-        self._next += 1
-        message = {"id": self._next, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        os.write(self._write, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            reply = self._message(deadline)
-            if reply.get("id") == self._next:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, session: str) -> dict:
-        deadline = time.monotonic() + TIMEOUT
-        for event in self.events:
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-        while True:
-            event = self._message(deadline)
-            self.events.append(event)
-            if event.get("method") == method and event.get("sessionId") == session:
-                return event
-
-    def close(self) -> None:
-        try:
-            self.send("Browser.close")
-        except (ConnectionError, TimeoutError, OSError, RuntimeError):
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        os.close(self._read)
-        os.close(self._write)
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    binary = chromium_path()
-    if binary is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Chromium is not installed (apt-get install chromium); under CI the "
-                        "browser test must run")
-        pytest.skip("Chromium is not installed")
-    tools = DevTools(binary, tmp_path_factory.mktemp("chromium-profile"))
+    tools = DevTools(require_chromium(), tmp_path_factory.mktemp("chromium-profile"))
     yield tools
     tools.close()
 
