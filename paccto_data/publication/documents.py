@@ -286,7 +286,7 @@ def readme(spec: PackageSpec, descriptor: dict, tables: dict, derivation: dict,
               f"version. The git tag `{tag}` marks this version in the platform's repository.",
               "", "## Citation", "",
               citation_text(spec, descriptor["created"]), "",
-              f"`CITATION.cff` holds the same in Citation File Format. Please cite the "
+              "`CITATION.cff` holds the same in Citation File Format. Please cite the "
               "sources above as well.", "",
               "## Resumen en español", "",
               f"**{spec.title_es}**", "",
