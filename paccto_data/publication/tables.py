@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from paccto_data.errors import PublicationError
-from paccto_data.publication.spec import ResourceSpec
+from paccto_data.publication.spec import PUBLISHABLE_SCHEMAS, ResourceSpec
 from paccto_data.warehouse.tables import quote
 
 MISSING = ""  # how a null is written in the CSV (the schema's only missing value)
@@ -64,13 +64,16 @@ def _canonical(table):
 def warehouse_only(conn: duckdb.DuckDBPyConnection,
                    tables: Iterable[str]) -> Iterator[duckdb.DuckDBPyConnection]:
     """A new in-memory DuckDB holding a copy of each `schema.table` of `conn` in `tables`
-    (a missing one is left out: the query then fails naming it), with external access
-    disabled and the configuration locked before it is handed over: it reads those tables
-    and nothing else, and no statement can change that."""
+    that is a warehouse table (core, marts; anything else, or a missing one, is left out:
+    the query then fails naming it), with external access disabled and the configuration
+    locked before it is handed over: it reads those tables and nothing else, and no
+    statement can change that."""
     sandbox = duckdb.connect(":memory:")
     try:
         for qualified in sorted(set(tables)):
-            schema, name = qualified.split(".")
+            schema, _, name = qualified.partition(".")
+            if schema not in PUBLISHABLE_SCHEMAS or not name or "." in name:
+                continue
             exists = conn.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                 "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()[0][0]

@@ -71,5 +71,16 @@ def run(job: dict) -> dict:
     return outcome
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory since it started (VmHWM). Not getrusage: on Linux
+    a child's ru_maxrss also counts the parent's memory at the fork, before the exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(json.loads(sys.argv[1]))))
+    outcome = run(json.loads(sys.argv[1]))
+    outcome["peak_mib"] = round(peak_mib(), 1)
+    print(json.dumps(outcome))

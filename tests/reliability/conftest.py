@@ -1,5 +1,6 @@
 """Running a hostile case and measuring it: `outcome(job, child=...)` runs `child.run(job)`
-in a child process (peak RSS from os.wait4, the child's own rusage) or in the test process.
+in a child process (its peak RSS, VmHWM, reported by the child itself) or in the test
+process.
 PACCTO_RELIABILITY_CHILD=all runs every case in a child; PACCTO_RELIABILITY_TABLE=<path>
 writes the measured table (case | result | peak MiB | seconds) there at the end."""
 
@@ -37,18 +38,15 @@ def run_in_child(job: dict, folder: Path) -> Outcome:
     env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARIABLES}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     with open(folder / "stdout", "wb") as out, open(folder / "stderr", "wb") as err:
-        process = subprocess.Popen([sys.executable, str(CHILD), json.dumps(job)],
-                                   stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    peak = usage.ru_maxrss / 1024  # KiB on Linux
+        returncode = subprocess.run([sys.executable, str(CHILD), json.dumps(job)],
+                                    stdout=out, stderr=err, env=env).returncode
     text = (folder / "stdout").read_text()
-    if process.returncode != 0 or not text.strip():
-        return Outcome(False, f"exit {process.returncode}", (folder / "stderr").read_text()[-2000:],
-                       None, 0.0, peak, process.returncode)
+    if returncode != 0 or not text.strip():  # e.g. -6: SIGABRT
+        return Outcome(False, f"exit {returncode}", (folder / "stderr").read_text()[-2000:],
+                       None, 0.0, None, returncode)
     result = json.loads(text)
     return Outcome(result["ok"], result.get("error"), result.get("message", ""),
-                   result.get("limit"), result["seconds"], peak, 0, result)
+                   result.get("limit"), result["seconds"], result["peak_mib"], 0, result)
 
 
 def run_here(job: dict) -> Outcome:

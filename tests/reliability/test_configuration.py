@@ -108,6 +108,10 @@ def test_the_package_connection_holds_the_named_tables_and_nothing_else(warehous
         ]:
             with pytest.raises(error):
                 sandbox.execute(statement)
+    # a table outside core and marts is never copied, even when a query names it
+    with warehouse_only(warehouse, ["staging.secret"]) as sandbox:
+        with pytest.raises(duckdb.CatalogException):
+            sandbox.execute("SELECT * FROM staging.secret")
     # the build database itself is untouched: its settings were never changed
     assert warehouse.sql("SELECT current_setting('enable_external_access')").fetchall() == \
         [(True,)]
