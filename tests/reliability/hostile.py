@@ -211,6 +211,7 @@ def source_yaml(folder: Path, fmt: str, name: str, *, limits: dict | None = None
         "licence": {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"},
         "redistribution": "open", "citation": "Nobody (2024), a hostile upstream.",
         "vintage": "2024", "retrieved": "2024-01-01", "files": [spec],
+        "release": {"cadence": "annual", "expected_month": 6, "grace_days": 60},
     }
     if limits:
         record["limits"] = limits
