@@ -16,6 +16,7 @@ from functools import cache
 import pandas as pd
 import yaml
 
+from paccto_data.csv_reader import read_csv_frame
 from paccto_data.errors import UnknownCountryError
 from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR
 
@@ -48,14 +49,10 @@ def normalise_name(value: str) -> str:
 
 
 def read_m49(path=M49_PATH) -> pd.DataFrame:
-    from paccto_data.sources._common import read_csv_frame  # (it imports this module)
-
     return read_csv_frame(path, sep=";", dtype=str, keep_default_na=False)
 
 
 def read_crosswalk(path=CROSSWALK_PATH) -> pd.DataFrame:
-    from paccto_data.sources._common import read_csv_frame
-
     return read_csv_frame(path, dtype=str, keep_default_na=False)
 
 

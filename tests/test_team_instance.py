@@ -263,8 +263,11 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
     from dagster._core.storage.asset_check_execution_record import (
         AssetCheckExecutionRecordStatus,
     )
-    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
-    from dagster_postgres import PostgresScheduleStorage
+    from dagster_postgres import (
+        PostgresEventLogStorage,
+        PostgresRunStorage,
+        PostgresScheduleStorage,
+    )
 
     home = tmp_path / "dagster_home"
     home.mkdir()

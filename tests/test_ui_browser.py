@@ -13,7 +13,6 @@ import re
 import shutil
 import time
 from collections import defaultdict
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
