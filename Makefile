@@ -30,7 +30,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 # Builds what is missing or stale (Dagster code and data versions); FULL=1 builds everything.
 run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
-	@$(BIN)/python -m paccto_data.build $(if $(FULL),--full)
+	@$(BIN)/python -m paccto_data.defs.build $(if $(FULL),--full)
 
 test: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

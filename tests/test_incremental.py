@@ -1,4 +1,4 @@
-"""Incremental builds with Dagster's versions, and the faults: `make run` (paccto_data/build.py)
+"""Incremental builds with Dagster's versions, and the faults: `make run` (paccto_data/defs/build.py)
 rebuilds nothing when nothing changed and exactly a source's lineage when its bytes changed; a
 blocking check that fails in an automated run stops everything downstream and both releases;
 a killed build is marked failed by the next one, and a cancelled one releases nothing."""
@@ -20,9 +20,9 @@ import dagster as dg
 import pytest
 from loopback import Reply
 
-from paccto_data import build as make_run
 from paccto_data.acquire import records
 from paccto_data.definitions import build_definitions
+from paccto_data.defs import build as make_run
 from paccto_data.defs.upstream import lineage, raw_key, upstream_sensor
 from paccto_data.quality.status import release_problems
 from paccto_data.settings import PROJECT_ROOT
@@ -152,13 +152,13 @@ def cli_env(root: Path) -> dict:
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "paccto_data.build", *args], cwd=PROJECT_ROOT,
+    return subprocess.run([sys.executable, "-m", "paccto_data.defs.build", *args], cwd=PROJECT_ROOT,
                           env=env, capture_output=True, text=True, timeout=1200)
 
 
 def interrupted(env: dict, sig: int, after_steps: int = 4) -> subprocess.Popen:
     """A `make run FULL=1` sent `sig` once `after_steps` steps have finished."""
-    process = subprocess.Popen([sys.executable, "-m", "paccto_data.build", "--full"],
+    process = subprocess.Popen([sys.executable, "-m", "paccto_data.defs.build", "--full"],
                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     for line in process.stdout:

@@ -3,7 +3,7 @@ the data version of a raw asset, from the sha256 of its files.
 
 Every other asset's data version is Dagster's logical one (a hash of its code version and its
 inputs' data versions), so an unchanged input and unchanged code give an unchanged data
-version, and the UI shows what is stale and why (paccto_data/build.py uses the same rule).
+version, and the UI shows what is stale and why (paccto_data/defs/build.py uses the same rule).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`make run`: build what is missing or stale, and nothing else.
 
-    python -m paccto_data.build [--full]          (make run, make run FULL=1)
+    python -m paccto_data.defs.build [--full]          (make run, make run FULL=1)
 
 It loads the one Definitions, marks failed any earlier build that died without saying so (a
 `make run` killed with SIGKILL stays STARTED in the run storage), works out from Dagster's own
@@ -372,7 +372,7 @@ def _interrupt(signum, frame):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m paccto_data.build",
+    parser = argparse.ArgumentParser(prog="python -m paccto_data.defs.build",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true",
                         help="materialise everything, stale or not (make run FULL=1)")
