@@ -6,7 +6,7 @@ from functools import partial
 
 import pytest
 
-from tests import sources
+from tests import sources, support
 from tests.workbooks import WorkbookCopy
 
 # --- loopback HTTP server (tests/loopback.py): real HTTP on 127.0.0.1, never the internet ---
@@ -73,3 +73,26 @@ def broken(workbook, tmp_path):
     return partial(workbook.make, tmp_path)
 
 # --- end of source modules block ---
+
+# --- the built warehouse: one full offline build per test process, shared by every test that
+# only reads a built warehouse (each pytest-xdist worker is a process of its own) ---
+
+
+@pytest.fixture(scope="session")
+def warehouse_build(tmp_path_factory) -> support.Build:
+    """Every asset, check and release built offline (support.full_build). Read it, never
+    change it: a test that changes a build (fault injection) takes `warehouse_build_copy`."""
+    build = support.full_build(tmp_path_factory.mktemp("warehouse_build"))
+    yield build
+    build.instance.dispose()
+
+
+@pytest.fixture
+def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
+    """A private copy of the session's build, files and Dagster instance (run history, check
+    results) alike, in tmp_path."""
+    copy = warehouse_build.copy(tmp_path / "build")
+    yield copy
+    copy.instance.dispose()
+
+# --- end of built warehouse block ---
