@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
+
+from tests import sources, support
+from tests.workbooks import WorkbookCopy
 
 # --- loopback HTTP server (tests/loopback.py): real HTTP on 127.0.0.1, never the internet ---
 
@@ -21,3 +26,73 @@ def loopback(monkeypatch):
         yield server
 
 # --- end of loopback block ---
+
+# --- source modules (tests/test_source_*.py): each names its source once, as SOURCE_ID ---
+
+
+@pytest.fixture(scope="module")
+def files(request):
+    """The bundled files of the module's source, by file id."""
+    return sources.local_files(request.module.SOURCE_ID)
+
+
+@pytest.fixture(scope="module")
+def tidy(request):
+    """The module's source's staging table (named like the source), from the bundled files."""
+    return sources.tidy_table(request.module.SOURCE_ID)
+
+
+@pytest.fixture(scope="module")
+def long(request):
+    """The dataUNODC long sheet of the module's source (unodc_cts_corruption, …)."""
+    return sources.long_sheet(request.module.SOURCE_ID)
+
+
+@pytest.fixture(scope="module")
+def error_of(request):
+    """error_of(files) -> the SourceDataError the source's tidy function raises on them."""
+    return partial(sources.error_of, sources.tidy_function(request.module.SOURCE_ID))
+
+
+@pytest.fixture(scope="module")
+def run_suite(request):
+    """run_suite(frame) -> the outcome of the source's staging suite on `frame`."""
+    return partial(sources.run_suite, suite=f"staging.{request.module.SOURCE_ID}")
+
+
+@pytest.fixture(scope="module")
+def workbook(request, files):
+    """A copy of the source's bundled workbook that holds only the module's KEEP rows."""
+    return WorkbookCopy(files["data"], request.module.KEEP)
+
+
+@pytest.fixture
+def broken(workbook, tmp_path):
+    """broken(cells, rows, moves) -> files of an edited copy of `workbook` in tmp_path
+    (see WorkbookCopy.make)."""
+    return partial(workbook.make, tmp_path)
+
+# --- end of source modules block ---
+
+# --- the built warehouse: one full offline build per test process, shared by every test that
+# only reads a built warehouse (each pytest-xdist worker is a process of its own) ---
+
+
+@pytest.fixture(scope="session")
+def warehouse_build(tmp_path_factory) -> support.Build:
+    """Every asset, check and release built offline (support.full_build). Read it, never
+    change it: a test that changes a build (fault injection) takes `warehouse_build_copy`."""
+    build = support.full_build(tmp_path_factory.mktemp("warehouse_build"))
+    yield build
+    build.instance.dispose()
+
+
+@pytest.fixture
+def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
+    """A private copy of the session's build, files and Dagster instance (run history, check
+    results) alike, in tmp_path."""
+    copy = warehouse_build.copy(tmp_path / "build")
+    yield copy
+    copy.instance.dispose()
+
+# --- end of built warehouse block ---

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import shutil
+import subprocess
+import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from paccto_data.definitions import build_definitions
-from paccto_data.settings import Settings
+from paccto_data.settings import PROJECT_ROOT, Settings
 
 
 def tmp_settings(root: Path, **overrides) -> Settings:
@@ -58,6 +65,38 @@ def build(settings: Settings, instance: dg.DagsterInstance,
                           selection=selection, raise_on_error=False)
 
 
+@dataclass
+class Build:
+    """A build in `root` (tmp_settings(root): the build database, the released warehouse, the
+    published folder) and its Dagster instance, persistent in root/dagster so that a copy of
+    the folder is a copy of the run history and of every check result too."""
+
+    root: Path
+    settings: Settings
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult | None = None
+
+    @classmethod
+    def open(cls, root: Path, result: dg.ExecuteInProcessResult | None = None) -> Build:
+        home = root / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        return cls(root, tmp_settings(root), dg.DagsterInstance.local_temp(tempdir=str(home)),
+                   result)
+
+    def copy(self, root: Path) -> Build:
+        """The same build in `root`, to change without touching this one."""
+        shutil.copytree(self.root, root, dirs_exist_ok=True)
+        return Build.open(root)
+
+
+def full_build(root: Path) -> Build:
+    """Every asset, check and release, built offline into `root` as `make run` builds them."""
+    empty = Build.open(root)
+    result = build(empty.settings, empty.instance)
+    assert result.success, failed_steps(result)
+    return Build(root, empty.settings, empty.instance, result)
+
+
 def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     """Step key -> error message, for every step that failed."""
     failures = {}
@@ -72,13 +111,75 @@ def skipped_steps(result: dg.ExecuteInProcessResult) -> set[str]:
     return {e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"}
 
 
+COPIED = ["paccto_data", "assets", "expectations", "workspace.yaml", "pyproject.toml"]
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+
+class Project:
+    """A copy of the project's code, catalogue and suites in `root`, built through the real
+    command line into its own data folder `data` (layout of tmp_settings(data), with
+    DAGSTER_HOME data/dagster). Tests break its snapshots (and restore them), or add a source.
+    """
+
+    def __init__(self, root: Path, data: Path):
+        self.root, self.data = root, data
+        self.warehouse = data / "warehouse.duckdb"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(root),  # import the copy, not the checkout
+            "DAGSTER_HOME": str(data / "dagster"),
+            "PACCTO_WAREHOUSE": str(self.warehouse),
+            "PACCTO_BUILD_DB": str(data / "build" / "warehouse.duckdb"),
+            "PACCTO_RAW_DIR": str(data / "raw"),
+            "PACCTO_PUBLISH_DIR": str(data / "published"),
+            "PACCTO_SOURCE_MODE": "snapshot",
+        }
+        (data / "dagster").mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def copy(cls, root: Path, data: Path) -> Project:
+        """A copy of this checkout in `root`."""
+        for name in COPIED:
+            source = PROJECT_ROOT / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, root / name)
+        return cls(root, data)
+
+    def build(self, select: str = "*") -> subprocess.CompletedProcess:
+        """`dagster asset materialize --select <select>` in the copy, as `make run` runs it."""
+        return subprocess.run([DAGSTER, "asset", "materialize", "-m", "paccto_data.definitions",
+                               "--select", select], cwd=self.root, env=self.env,
+                              capture_output=True, text=True)
+
+    def snapshot(self, source_id: str, name: str) -> Path:
+        return self.root / "assets" / "snapshots" / source_id / name
+
+    def rewrite(self, source_id: str, name: str, edit, record_sha256: bool = True) -> None:
+        """Edit a snapshot's bytes; unless told otherwise, record the new sha256 in the YAML as
+        a maintainer promoting a new upstream file would."""
+        path = self.snapshot(source_id, name)
+        path.write_bytes(edit(path.read_bytes()))
+        if record_sha256:
+            record_path = self.root / "assets" / "sources" / f"{source_id}.yaml"
+            text = record_path.read_text()
+            record = yaml.safe_load(text)
+            spec = next(f for f in record["files"] if f["name"] == name)
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            text = text.replace(spec["sha256"], digest)
+            text = re.sub(rf"(name: {re.escape(name)}\n(?:.*\n)*?\s+bytes: )\d+",
+                          rf"\g<1>{path.stat().st_size}", text, count=1)
+            record_path.write_text(text)
+
+    def restore(self) -> None:
+        for folder in ("assets",):
+            shutil.rmtree(self.root / folder)
+            shutil.copytree(PROJECT_ROOT / folder, self.root / folder)
+
+
 def duckdb_1_path(version: str) -> Path:
     """A folder holding the DuckDB 1.x Python package (installed once from PyPI)."""
-    import subprocess
-    import sys
-
-    from paccto_data.settings import PROJECT_ROOT
-
     target = PROJECT_ROOT / ".cache" / f"duckdb-{version}"
     if not (target / "duckdb").is_dir():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",

@@ -1,87 +1,28 @@
-"""Bad input through the real command line: a copy of the project with one snapshot broken
-is built with `dagster asset materialize --select '*'`, as `make run` does. The run fails
-naming file, row and value; nothing downstream runs; the released warehouse stays as it was.
+"""Bad input through the real command line: a copy of the project, built, checked and
+released (the session's build), has one snapshot broken and is built again with
+`dagster asset materialize`: the broken source and everything downstream of it, all that
+`make run` would stop. The run fails naming file, row and value; nothing downstream runs; the
+released warehouse and packages stay as they were.
 """
 
-import hashlib
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from paccto_data.settings import PROJECT_ROOT
+from tests.support import Project
 
 pytestmark = pytest.mark.e2e
 
-COPIED = ["paccto_data", "assets", "expectations", "workspace.yaml", "pyproject.toml"]
-DAGSTER = str(Path(sys.executable).parent / "dagster")
-
-
-class Project:
-    """A copy of the project whose snapshots a test may break (and restore)."""
-
-    def __init__(self, root: Path, data: Path):
-        self.root, self.data = root, data
-        self.warehouse = data / "warehouse.duckdb"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(root),  # import the copy, not the checkout
-            "DAGSTER_HOME": str(data / "dagster"),
-            "PACCTO_WAREHOUSE": str(self.warehouse),
-            "PACCTO_BUILD_DB": str(data / "build" / "warehouse.duckdb"),
-            "PACCTO_RAW_DIR": str(data / "raw"),
-            "PACCTO_PUBLISH_DIR": str(data / "published"),
-            "PACCTO_SOURCE_MODE": "snapshot",
-        }
-        (data / "dagster").mkdir(parents=True, exist_ok=True)
-
-    def build(self) -> subprocess.CompletedProcess:
-        return subprocess.run([DAGSTER, "asset", "materialize", "-m", "paccto_data.definitions",
-                               "--select", "*"], cwd=self.root, env=self.env,
-                              capture_output=True, text=True)
-
-    def snapshot(self, source_id: str, name: str) -> Path:
-        return self.root / "assets" / "snapshots" / source_id / name
-
-    def rewrite(self, source_id: str, name: str, edit, record_sha256: bool = True) -> None:
-        """Edit a snapshot's bytes; unless told otherwise, record the new sha256 in the YAML as
-        a maintainer promoting a new upstream file would."""
-        path = self.snapshot(source_id, name)
-        path.write_bytes(edit(path.read_bytes()))
-        if record_sha256:
-            record_path = self.root / "assets" / "sources" / f"{source_id}.yaml"
-            text = record_path.read_text()
-            record = yaml.safe_load(text)
-            spec = next(f for f in record["files"] if f["name"] == name)
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            text = text.replace(spec["sha256"], digest)
-            text = re.sub(rf"(name: {re.escape(name)}\n(?:.*\n)*?\s+bytes: )\d+",
-                          rf"\g<1>{path.stat().st_size}", text, count=1)
-            record_path.write_text(text)
-
-    def restore(self) -> None:
-        for folder in ("assets",):
-            shutil.rmtree(self.root / folder)
-            shutil.copytree(PROJECT_ROOT / folder, self.root / folder)
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source = PROJECT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    project = Project(root, tmp_path_factory.mktemp("data"))
-    good = project.build()
-    assert good.returncode == 0, good.stderr[-3000:]
+def project(tmp_path_factory, warehouse_build):
+    """A copy of the project whose data folder and DAGSTER_HOME are a copy of the session's
+    build: everything built, checked and released. (That a copy of the project builds through
+    the command line is tests/test_adding_a_source.py.)"""
+    data = tmp_path_factory.mktemp("data")
+    shutil.copytree(warehouse_build.root, data, dirs_exist_ok=True)
+    project = Project.copy(tmp_path_factory.mktemp("project"), data)
     assert project.warehouse.exists()
     return project
 
@@ -115,7 +56,7 @@ def _never_started(output: str, step: str) -> bool:
 def test_a_changed_snapshot_stops_the_build_naming_the_file(broken):
     broken.rewrite("un_m49", "UNSD-Methodology.csv", lambda b: b.replace(b"Jamaica", b"Jamaika"),
                    record_sha256=False)
-    run = broken.build()
+    run = broken.build("raw/un_m49*")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert re.search(r"UNSD-Methodology\.csv: sha256 [0-9a-f]{64} differs from c0ad564e", output)
@@ -128,7 +69,7 @@ def test_an_unresolvable_country_name_stops_the_build_naming_file_row_and_value(
     # Metadata_Country_…csv record 2 (Aruba) gets a code no resolver knows.
     name = "Metadata_Country_API_SP.POP.TOTL_DS2_en_csv_v2_38144.csv"
     broken.rewrite("wb_population", name, lambda b: b.replace(b"\nABW,", b"\nARU,", 1))
-    run = broken.build()
+    run = broken.build("raw/wb_population*")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert f"{name}, row 2, column 'Country Code': cannot resolve country 'ARU'" in output
@@ -143,7 +84,7 @@ def test_a_failing_expectation_blocks_everything_downstream(broken):
     broken.rewrite("un_m49", "UNSD-Methodology.csv", lambda b: b.replace(
         b"419;Latin America and the Caribbean;029;Caribbean;Jamaica",
         b"021;Northern America;;;Jamaica"))
-    run = broken.build()
+    run = broken.build("raw/un_m49*")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     assert "Asset check 'great_expectations' on 'core/dim_country' did not pass" in output
@@ -159,7 +100,7 @@ DOWNSTREAM_OF_HOMICIDE = ("core__fact_indicator", "publication__lac_homicide",
 
 def _homicide_build_fails(broken, edit) -> str:
     broken.rewrite("unodc_homicide", HOMICIDE, edit)
-    run = broken.build()
+    run = broken.build("raw/unodc_homicide*")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     for step in DOWNSTREAM_OF_HOMICIDE:
@@ -216,7 +157,7 @@ def test_malformed_rows_stop_the_build_naming_row_activity_column_and_value(brok
                             b"security (Quito),2024-03-06,2024-03-08,1,", 1)
 
     broken.rewrite("paccto_activities", "activities.csv", edit)
-    run = broken.build()
+    run = broken.build("raw/paccto_activities*")
     output = run.stdout + run.stderr
     assert run.returncode != 0
     # Both staging tables read the register; each fails with the first problem and lists all.

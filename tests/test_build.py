@@ -1,4 +1,5 @@
-"""End to end: the real assets, checks and release, materialised into a temporary directory."""
+"""End to end: the real assets, checks and release, materialised into a temporary directory
+(the session's `warehouse_build`; a test that changes a build works on a copy of it)."""
 
 import subprocess
 import sys
@@ -11,19 +12,15 @@ import pytest
 
 from paccto_data.definitions import build_definitions
 from paccto_data.settings import Settings
-from tests.support import build, failed_steps, tmp_settings
+from tests.support import build, failed_steps
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One full offline build shared by the read-only tests of this module."""
-    settings = tmp_settings(tmp_path_factory.mktemp("build"))
-    instance = dg.DagsterInstance.ephemeral()
-    result = build(settings, instance)
-    assert result.success, failed_steps(result)
-    return settings, instance, result
+def built(warehouse_build):
+    """The session's full offline build, read only."""
+    return warehouse_build.settings, warehouse_build.instance, warehouse_build.result
 
 
 def released(settings: Settings) -> duckdb.DuckDBPyConnection:
@@ -110,12 +107,10 @@ def test_the_in_process_executor_is_the_default():
     assert defs.executor.name == "in_process"
 
 
-def test_a_release_waits_for_a_fresh_check_result(tmp_path):
+def test_a_release_waits_for_a_fresh_check_result(warehouse_build_copy):
     """Materialising core.dim_country without its check leaves its latest check result older
     than the table: the release refuses, and the released file stays as it was."""
-    settings = tmp_settings(tmp_path)
-    instance = dg.DagsterInstance.ephemeral()
-    assert build(settings, instance).success
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
     before = settings.warehouse.read_bytes()
     unchecked = dg.AssetSelection.assets(dg.AssetKey(["core", "dim_country"])).without_checks()
     assert build(settings, instance, unchecked).success
@@ -143,18 +138,14 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_a_reader_is_never_blocked_and_a_new_connection_sees_the_new_release(tmp_path):
-    settings = tmp_settings(tmp_path)
-    instance = dg.DagsterInstance.ephemeral()
-    assert build(settings, instance).success
+def test_a_reader_is_never_blocked_and_a_new_connection_sees_the_new_release(
+        warehouse_build_copy, tmp_path):
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
     with released(settings) as conn:
         tables_before = conn.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]
     # Something the next release will carry and this one does not.
     with duckdb.connect(str(settings.build_db)) as conn:
         conn.execute("CREATE TABLE core.release_marker AS SELECT 2 AS release")
-        # marts.data_dictionary's suite blocks a release with an undocumented column
-        conn.execute("COMMENT ON TABLE core.release_marker IS 'Test marker.'")
-        conn.execute("COMMENT ON COLUMN core.release_marker.release IS 'Test marker.'")
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.warehouse),
                                str(ready), str(stop)], stdout=subprocess.PIPE,
@@ -165,7 +156,8 @@ def test_a_reader_is_never_blocked_and_a_new_connection_sees_the_new_release(tmp
             assert reader.poll() is None, reader.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        result = build(settings, instance)  # the full build and release, reader still open
+        # the release (every check of the build passed), the reader still open
+        result = build(settings, instance, dg.AssetSelection.assets("warehouse_release"))
         assert result.success, failed_steps(result)
     finally:
         stop.write_text("")

@@ -53,27 +53,20 @@ def _record(source_id="un_m49"):
     return yaml.safe_load((SOURCES_DIR / f"{source_id}.yaml").read_text())
 
 
-def test_a_record_without_a_licence_is_refused_naming_the_field(tmp_path):
-    record = _record()
-    del record["licence"]
-    record["id"] = "broken_source"
-    with pytest.raises(CatalogueError, match=r"(?s)broken_source\.yaml.*'licence' is a required"):
-        records.load_source(_write(tmp_path, record))
+REFUSED = {  # what breaks the schema -> what the error must name
+    "a_record_without_a_licence": (lambda r: r.pop("licence"),
+                                   r"(?s)broken_source\.yaml.*'licence' is a required"),
+    "an_unknown_redistribution": (lambda r: r.update(redistribution="sort-of-open"),
+                                  r"redistribution: 'sort-of-open' is not one of"),
+    "a_malformed_sha256": (lambda r: r["files"][1].update(sha256="abc"), r"files/1/sha256"),
+}
 
 
-def test_an_unknown_redistribution_is_refused(tmp_path):
-    record = _record()
-    record["id"] = "broken_source"
-    record["redistribution"] = "sort-of-open"
-    with pytest.raises(CatalogueError, match=r"redistribution: 'sort-of-open' is not one of"):
-        records.load_source(_write(tmp_path, record))
-
-
-def test_a_malformed_sha256_is_refused_naming_the_file_entry(tmp_path):
-    record = _record()
-    record["id"] = "broken_source"
-    record["files"][1]["sha256"] = "abc"
-    with pytest.raises(CatalogueError, match=r"files/1/sha256"):
+@pytest.mark.parametrize("edit, message", REFUSED.values(), ids=REFUSED)
+def test_a_record_that_breaks_the_schema_is_refused_naming_the_field(tmp_path, edit, message):
+    record = _record() | {"id": "broken_source"}
+    edit(record)
+    with pytest.raises(CatalogueError, match=message):
         records.load_source(_write(tmp_path, record))
 
 

@@ -14,7 +14,6 @@ from paccto_data.warehouse.reference import (
     data_dictionary_markdown,
     data_dictionary_sql,
 )
-from tests.test_marts import released_warehouse
 
 DOCUMENTS = sorted((PROJECT_ROOT / "docs").glob("*.md")) + [PROJECT_ROOT / "README.md"]
 SQL_BLOCK = re.compile(r"^```sql\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -31,9 +30,9 @@ def test_the_examples_are_found():
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    settings = released_warehouse(tmp_path_factory)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+def warehouse(warehouse_build):
+    """The released warehouse of the session's build, read only."""
+    with duckdb.connect(str(warehouse_build.settings.warehouse), read_only=True) as conn:
         yield conn
 
 

@@ -1,7 +1,7 @@
 """The join: programme activities set against the indicators, in the released warehouse.
 
-One offline build and release (every source, staging table, core and marts table and their
-checks; publication left out) is shared by this module and tests/test_docs_sql.py. Literal
+The session's offline build and release (`warehouse_build`) is shared by this module and
+tests/test_docs_sql.py. Literal
 values cite the bundled source files: assets/snapshots/unodc_homicide/homicide-rate-unodc.csv
 (line numbers), assets/snapshots/wb_wgi/wgidataset.xlsx (sheet "Sheet1", row numbers),
 assets/snapshots/wb_population/API_SP.POP.TOTL_DS2_en_csv_v2_38144.csv, and the register
@@ -18,7 +18,6 @@ import pytest
 from paccto_data import activities
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.warehouse.reference import FRAMES, data_dictionary
-from tests import support
 
 pytestmark = pytest.mark.e2e
 
@@ -27,33 +26,23 @@ PARTNERS_WITHOUT_ACTIVITY = ["ATG", "BLZ", "BRB", "DMA", "GRD", "GUY", "HTI", "J
                              "LCA", "SUR", "VCT"]
 
 
-def released_warehouse(tmp_path_factory):
-    """Build and release the warehouse once per test session (cached on tests.support, which
-    every test module imports as the same module) and return its settings."""
-    cache = support.__dict__.setdefault("_released_warehouse_for_marts", {})
-    if "settings" not in cache:
-        settings = support.tmp_settings(tmp_path_factory.mktemp("marts"))
-        selection = dg.AssetSelection.assets("warehouse_release").upstream()
-        result = support.build(settings, dg.DagsterInstance.ephemeral(), selection)
-        assert result.success, support.failed_steps(result)
-        evaluations = [e for e in result.get_asset_check_evaluations()
-                       if e.severity == dg.AssetCheckSeverity.ERROR]  # warn checks may warn
-        assert all(e.passed for e in evaluations), [
-            (e.asset_key, e.description) for e in evaluations if not e.passed]
-        checked = {e.asset_key.to_user_string() for e in evaluations}
-        assert {"staging/paccto_activities", "staging/paccto_activity_countries",
-                "core/dim_activity", "core/bridge_activity_country", "marts/activity_context",
-                "marts/country_year", "marts/region_year", "marts/programme_coverage",
-                "marts/data_dictionary"} <= checked
-        cache["settings"] = settings
-    return cache["settings"]
-
-
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    settings = released_warehouse(tmp_path_factory)
-    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+def warehouse(warehouse_build):
+    """The released warehouse of the session's build, read only."""
+    with duckdb.connect(str(warehouse_build.settings.warehouse), read_only=True) as conn:
         yield conn
+
+
+def test_the_activity_tables_and_marts_passed_their_blocking_checks(warehouse_build):
+    evaluations = [e for e in warehouse_build.result.get_asset_check_evaluations()
+                   if e.severity == dg.AssetCheckSeverity.ERROR]  # warn checks may warn
+    assert all(e.passed for e in evaluations), [
+        (e.asset_key, e.description) for e in evaluations if not e.passed]
+    checked = {e.asset_key.to_user_string() for e in evaluations}
+    assert {"staging/paccto_activities", "staging/paccto_activity_countries",
+            "core/dim_activity", "core/bridge_activity_country", "marts/activity_context",
+            "marts/country_year", "marts/region_year", "marts/programme_coverage",
+            "marts/data_dictionary"} <= checked
 
 
 def rows(conn, sql, *params):

@@ -36,7 +36,7 @@ from paccto_data.publication.tables import column_text, format_cell
 from paccto_data.publication.validation import validate_package
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.site import catalogue as catalog
-from tests.support import build, environment, failed_steps, tmp_settings
+from tests.support import build, failed_steps
 
 SPECS = package_specs()
 HOMICIDE = SPECS["lac-homicide"]
@@ -53,13 +53,9 @@ def descriptor_of(folder):
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One full offline build (every asset, check and release) into a temporary directory."""
-    settings = tmp_settings(tmp_path_factory.mktemp("publish"))
-    with environment(settings):
-        result = build(settings, dg.DagsterInstance.ephemeral())
-    assert result.success, failed_steps(result)
-    return settings
+def built(warehouse_build):
+    """The settings of the session's full offline build (every asset, check and release)."""
+    return warehouse_build.settings
 
 
 @pytest.fixture
@@ -398,14 +394,12 @@ def test_each_package_is_an_asset_in_the_publication_group(built):
 
 
 @pytest.mark.e2e
-def test_the_release_refuses_while_a_blocking_check_has_not_passed(built, tmp_path):
+def test_the_release_refuses_while_a_blocking_check_has_not_passed(warehouse_build_copy):
     """A fresh instance has no check results: the gate must refuse, and leave the release."""
-    settings = tmp_settings(tmp_path, build_db=built.build_db,
-                            publish_dir=tmp_path / "published")
-    shutil.copytree(built.publish_dir, settings.publish_dir)
+    settings = warehouse_build_copy.settings
     before = files_of(settings.publish_dir)
-    with environment(settings):
-        result = build(settings, dg.DagsterInstance.ephemeral(), "publication_release")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = build(settings, instance, "publication_release")
     failures = failed_steps(result)
     assert list(failures) == ["publication_release"]
     assert "packages not released" in failures["publication_release"]

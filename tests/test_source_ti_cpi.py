@@ -6,25 +6,17 @@ Row numbers cite the time-series sheets as a spreadsheet shows them:
 CPI2022_GlobalResultsTrends.xlsx (header = row 3). Each workbook is read once per module.
 """
 
-import re
-import shutil
-import zipfile
-
-import pandas as pd
 import pytest
-import yaml
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import classify_country, lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import ti_cpi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.ti_cpi import tidy_cpi
-from tests.workbooks import cell_xml as _cell_xml
+from tests.sources import assert_no_expectation_passes, catalogue_entries, nulls, used_units
+from tests.workbooks import WorkbookCopy
 
-SUITE = suites.suite_path("staging.ti_cpi")
+SOURCE_ID = "ti_cpi"
 FILE_2023, FILE_2022 = "CPI2023_Global_Results__Trends.xlsx", "CPI2022_GlobalResultsTrends.xlsx"
 WHERE_2023 = f"{FILE_2023}, sheet 'CPI Timeseries 2012 - 2023'"
 # Both time-series sheets are the second sheet: xl/worksheets/sheet2.xml (xl/workbook.xml).
@@ -32,16 +24,6 @@ SHEET_XML = "xl/worksheets/sheet2.xml"
 LAC_30 = ["ARG", "BHS", "BOL", "BRA", "BRB", "CHL", "COL", "CRI", "CUB", "DMA", "DOM", "ECU",
           "GRD", "GTM", "GUY", "HND", "HTI", "JAM", "LCA", "MEX", "NIC", "PAN", "PER", "PRY",
           "SLV", "SUR", "TTO", "URY", "VCT", "VEN"]
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("ti_cpi"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_cpi(files)
 
 
 def values(table, iso3, year):
@@ -144,63 +126,38 @@ def test_ti_spellings_resolve_through_reviewed_overrides():
 
 
 def test_units_and_catalogue(tidy):
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
-    catalogue_entries = {e["id"]: e for e in entries}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: catalogue_entries[i]["unit"] for i in used.index} == used.to_dict()
-    for indicator in used.index:
-        entry = catalogue_entries[indicator]
-        assert entry["sources"] == ["ti_cpi"] and entry["title_es"] and entry["description_es"]
-    assert (catalogue_entries["cpi_score"]["valid_min"],
-            catalogue_entries["cpi_score"]["valid_max"]) == (0, 100)
+    # Units, titles and descriptions of every source's indicators: tests/test_sources.py.
+    entries = catalogue_entries()
+    assert {i: entries[i]["sources"] for i in used_units(tidy.table)} == {
+        i: ["ti_cpi"] for i in ti_cpi.indicator_ids()}
+    assert (entries["cpi_score"]["valid_min"], entries["cpi_score"]["valid_max"]) == (0, 100)
     source = records.source("ti_cpi")
     assert source.redistribution == "unmodified-only" and not source.is_open
     assert source.licence["spdx"] == "CC-BY-ND-4.0"
     assert [f.id for f in source.files] == list(ti_cpi.EDITIONS) == ["cpi_2023", "cpi_2022"]
-    assert ti_cpi.FEEDS == {"ti_cpi": "fact_indicator"}
 
 
 # --- broken copies ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sheet_xml(files):
-    xml = {}
-    for file_id, path in files.items():
-        with zipfile.ZipFile(path) as archive:
-            xml[file_id] = archive.read(SHEET_XML).decode("utf-8")
-    return xml
+def workbooks(files):
+    """Each workbook whole (every row of its time-series sheet), ready to be edited."""
+    return {file_id: WorkbookCopy(path, sheet_xml=SHEET_XML, file_id=file_id)
+            for file_id, path in files.items()}
 
 
 @pytest.fixture
-def broken(files, sheet_xml, tmp_path):
+def broken(files, workbooks, tmp_path):
     """broken(cpi_2023={"D112": "abc"}, cpi_2022={...}) -> files where each named workbook is
     a copy of the bundled one with those cells of its time-series sheet overwritten."""
 
     def make(**edits):
         result = dict(files)
         for file_id, cells in edits.items():
-            xml = sheet_xml[file_id]
-            for ref, value in cells.items():
-                xml, n = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', _cell_xml(ref, value),
-                                 xml, count=1)
-                assert n == 1, ref
-            path = tmp_path / files[file_id].name
-            shutil.copyfile(files[file_id], tmp_path / "original.xlsx")
-            with zipfile.ZipFile(tmp_path / "original.xlsx") as source, \
-                    zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-                for item in source.infolist():
-                    target.writestr(item, xml.encode("utf-8") if item.filename == SHEET_XML
-                                    else source.read(item.filename))
-            result[file_id] = path
+            result.update(workbooks[file_id].make(tmp_path, cells))
         return result
 
     return make
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_cpi(files)
-    return caught.value
 
 
 def test_the_older_workbook_fills_a_value_the_newer_lacks(broken):
@@ -226,7 +183,7 @@ def test_a_footnote_mark_in_a_name_resolves(broken):
     assert values(t, "MEX", 2023)["cpi_score"] == 31.0
 
 
-def test_a_name_that_contradicts_its_code(broken):
+def test_a_name_that_contradicts_its_code(broken, error_of):
     error = error_of(broken(cpi_2023={"A112": "Guatemala"}))
     assert (error.sheet, error.row, error.column, error.value) == (
         "CPI Timeseries 2012 - 2023", 112, "Country / Territory", "Guatemala")
@@ -235,74 +192,62 @@ def test_a_name_that_contradicts_its_code(broken):
                           "of MEX")
 
 
-def test_an_unknown_name(broken):
+def test_an_unknown_name(broken, error_of):
     error = error_of(broken(cpi_2022={"A111": "Mexiko"}))
     assert (error.sheet, error.row, error.column, error.value) == (
         "CPI Timeseries 2012 - 2022", 111, "Country / Territory", "Mexiko")
     assert error.file.endswith(FILE_2022) and "cannot resolve country 'Mexiko'" in str(error)
 
 
-def test_an_unknown_code(broken):
+def test_an_unknown_code(broken, error_of):
     error = error_of(broken(cpi_2023={"B112": "MEXX"}))
     assert (error.row, error.column, error.value) == (112, "ISO3", "MEXX")
 
 
-def test_not_a_number(broken):
+def test_not_a_number(broken, error_of):
     error = error_of(broken(cpi_2023={"E112": "n/a"}))
     assert str(error) == (f"{WHERE_2023}, row 112, column 'Rank 2023': not a number "
                           "(value 'n/a'); expected a number or one of ['']")
 
 
-def test_renamed_header_column(broken):
+def test_renamed_header_column(broken, error_of):
     error = error_of(broken(cpi_2023={"B4": "ISO"}))
     assert (error.sheet, error.row, error.column) == ("CPI Timeseries 2012 - 2023", 4, "ISO3")
 
 
-def test_a_year_after_the_edition(broken):
+def test_a_year_after_the_edition(broken, error_of):
     error = error_of(broken(cpi_2022={"H3": "CPI score 2024"}))
     assert (error.row, error.column, error.value) == (3, "CPI score 2024", 2024)
     assert "a year after the 2022 edition" in str(error)
 
 
-def test_a_repeated_heading(broken):
+def test_a_repeated_heading(broken, error_of):
     error = error_of(broken(cpi_2023={"K4": "Sources 2022"}))
     assert (error.row, error.column) == (4, "Sources 2022 (column K)")
     assert "column 'Sources 2022' appears twice in the header" in str(error)
 
 
-def test_a_country_listed_twice(broken):
+def test_a_country_listed_twice(broken, error_of):
     # Moldova's row 113 relabelled Mexico repeats row 112.
     error = error_of(broken(cpi_2023={"A113": "Mexico", "B113": "MEX"}))
     assert (error.row, error.column, error.value) == (113, "iso3", ("MEX",))
     assert "duplicate of row 112" in str(error)
 
 
-# --- the suite ---------------------------------------------------------------------------
+# --- the suite (that it passes on the real data: tests/test_sources.py) -------------------
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-def test_suite_catches_a_score_out_of_range(broken):
+def test_suite_catches_a_score_out_of_range(broken, run_suite):
     outcome = run_suite(tidy_cpi(broken(cpi_2023={"D112": 101})).table)
     [failure] = outcome.failures
     assert failure.sample == [{"value": 101.0, "iso3": "MEX", "year": 2023,
                                "indicator_id": "cpi_score"}]
 
 
-def test_every_expectation_can_fail(tidy):
+def test_every_expectation_can_fail(tidy, run_suite):
     good = tidy.table.head(30)
     row = good.iloc[[0]]
     bad = [row,  # a duplicate key
-           *[row.assign(**{c: None}) for c in
-             ["iso3", "year", "indicator_id", "value", "unit", "flag"]],
+           *nulls(row, ["iso3", "year", "indicator_id", "value", "unit", "flag"]),
            row.assign(iso3="KSV", year=2000), row.assign(indicator_id="cpi_change", year=2001),
            row.assign(unit="percent", year=2002), row.assign(flag="owid", year=2003),
            row.assign(year=2011)]
@@ -311,7 +256,4 @@ def test_every_expectation_can_fail(tidy):
                              ("cpi_standard_error", 0.0)]:
         bad.append(row.assign(indicator_id=indicator, value=wrong, year=2004,
                               unit=units[indicator]))
-    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
-    outcome = run_suite(frame)
-    assert outcome.could_not_run is None
-    assert [o.describe() for o in outcome.outcomes if o.success] == []
+    assert_no_expectation_passes(run_suite, good, bad)

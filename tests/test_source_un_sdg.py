@@ -4,31 +4,19 @@ Line numbers cite the bundled files in assets/snapshots/un_sdg/ (header = line 1
 `grep -n`; each file is named by its series: ddf--datapoints--<series>--by--….csv.
 """
 
-import shutil
-
-import pandas as pd
-import pytest
-import yaml
-
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import classify_country, lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import un_sdg
 from paccto_data.sources.un_sdg import tidy_sdg
+from tests.sources import (
+    assert_no_expectation_passes,
+    edited_copy,
+    nulls,
+    repeat_line,
+    replace_line,
+)
 
-SUITE = suites.suite_path("staging.un_sdg")
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("un_sdg"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_sdg(files)
+SOURCE_ID = "un_sdg"
 
 
 def row(table, indicator, iso3, year, sex="total"):
@@ -106,154 +94,104 @@ def test_shape(tidy):
     assert set(t["flag"]) == {"c", "e", "notspec"}
 
 
-def test_units_and_catalogue(tidy):
-    entries = {e["id"]: e for e in
-               yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: entries[i]["unit"] for i in used.index} == used.to_dict()
-    for indicator in used.index:
-        assert "un_sdg" in entries[indicator]["sources"] and entries[indicator]["title_es"]
+def test_catalogue_record():
+    # Units, sources and titles of its indicators: tests/test_sources.py, for every source.
     source = records.source("un_sdg")
     assert source.redistribution == "open"
     assert [f.id for f in source.files] == list(un_sdg.SERIES)
-    assert un_sdg.FEEDS == {"un_sdg": "fact_indicator"}
 
 
-# --- broken copies ---------------------------------------------------------------------
-
-def broken_copy(files, tmp_path, file_id, edit):
-    """The bundled files, with `file_id` replaced by a copy whose lines pass through
-    `edit(lines) -> lines`."""
-    path = tmp_path / files[file_id].name
-    shutil.copyfile(files[file_id], path)
-    lines = path.read_bytes().decode("utf-8").split("\n")
-    path.write_bytes("\n".join(edit(lines)).encode("utf-8"))
-    return {**files, file_id: path}
-
-
-def replace_line(number, old, new):
-    def edit(lines):
-        assert old in lines[number - 1], lines[number - 1]
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-    return edit
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_sdg(files)
-    return caught.value
-
+# --- broken copies (edited_copy: one bundled file, its lines edited) -----------------------
 
 PRS = "ddf--datapoints--vc_prs_unsec--by--geo_area--nature--units--year.csv"
 BRIB = "ddf--datapoints--iu_cor_brib--by--geo_area--nature--sex--units--year.csv"
 
 
-def test_an_unknown_area_code(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(316, "484,c,", "999,c,")))
+def prs_copy(files, tmp_path, edit):
+    return edited_copy(files, tmp_path, edit, "vc_prs_unsec")
+
+
+def test_an_unknown_area_code(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(316, "484,c,", "999,c,")))
     assert (error.row, error.column, error.value) == (316, "geo_area", "999")
     assert str(error).startswith(f"{PRS}, row 316, column 'geo_area': cannot resolve")
 
 
-def test_an_unknown_nature_code(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(316, "484,c,", "484,x,")))
+def test_an_unknown_nature_code(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(316, "484,c,", "484,x,")))
     assert str(error) == (f"{PRS}, row 316, column 'nature': unexpected nature code (value "
                           "'x'); expected one of the nature codes ['c', 'ca', 'e', 'g', 'm', "
                           "'n', 'notspec']")
 
 
-def test_another_unit(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(316, ",percent,", ",number,")))
+def test_another_unit(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(316, ",percent,", ",number,")))
     assert (error.row, error.column, error.value) == (316, "units", "number")
 
 
-def test_an_unknown_sex_code(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "iu_cor_brib",
-                                 replace_line(71, ",bothsex,", ",notspec,")))
+def test_an_unknown_sex_code(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(71, ",bothsex,", ",notspec,"),
+                                 "iu_cor_brib"))
     assert (error.row, error.column, error.value) == (71, "sex", "notspec")
     assert error.file.endswith(BRIB)
 
 
-def test_an_extra_key_column(files, tmp_path):
+def test_an_extra_key_column(files, tmp_path, error_of):
     def add_age(lines):
         return [line + ("," + ("age" if i == 0 else "allage") if line else "")
                 for i, line in enumerate(lines)]
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec", add_age))
+    error = error_of(prs_copy(files, tmp_path, add_age))
     assert (error.row, error.column) == (1, "age")
 
 
-def test_a_renamed_value_column(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(1, ",vc_prs_unsec", ",vc_prs_unsnt")))
+def test_a_renamed_value_column(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(1, ",vc_prs_unsec", ",vc_prs_unsnt")))
     assert (error.row, error.column) == (1, "vc_prs_unsec")
 
 
-def test_not_a_number(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(316, ",34.3", ",n/a")))
+def test_not_a_number(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(316, ",34.3", ",n/a")))
     assert (error.row, error.column, error.value) == (316, "vc_prs_unsec", "n/a")
 
 
-def test_a_fractional_year(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                 replace_line(316, ",2018,", ",2018.5,")))
+def test_a_fractional_year(files, tmp_path, error_of):
+    error = error_of(prs_copy(files, tmp_path, replace_line(316, ",2018,", ",2018.5,")))
     assert (error.row, error.column, error.value) == (316, "year", "2018.5")
 
 
-def test_a_repeated_row(files, tmp_path):
+def test_a_repeated_row(files, tmp_path, error_of):
     # Line 316 again with another nature code: still the same country, year and sex.
-    def duplicate(lines):
-        return lines[:316] + [lines[315].replace(",c,", ",e,")] + lines[316:]
-    error = error_of(broken_copy(files, tmp_path, "vc_prs_unsec", duplicate))
+    error = error_of(prs_copy(files, tmp_path,
+                              repeat_line(316, lambda line: line.replace(",c,", ",e,"))))
     assert (error.row, error.column, error.value) == (317, "iso3, year, sex", ("MEX", 2018,
                                                                                  "total"))
     assert "duplicate of row 316" in str(error)
 
 
 def test_an_empty_value_is_counted_not_kept(files, tmp_path):
-    result = tidy_sdg(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                  replace_line(316, ",34.3", ",")))
+    result = tidy_sdg(prs_copy(files, tmp_path, replace_line(316, ",34.3", ",")))
     assert result.dropped["missing_value"] == 1
     assert len(result.table) == 1415
 
 
-# --- the suite ---------------------------------------------------------------------------
+# --- the suite (that it passes on the real data: tests/test_sources.py) -------------------
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-def test_suite_catches_a_share_over_100(files, tmp_path):
-    result = tidy_sdg(broken_copy(files, tmp_path, "vc_prs_unsec",
-                                  replace_line(316, ",34.3", ",134.3")))
+def test_suite_catches_a_share_over_100(files, tmp_path, run_suite):
+    result = tidy_sdg(prs_copy(files, tmp_path, replace_line(316, ",34.3", ",134.3")))
     [failure] = run_suite(result.table).failures
     assert failure.sample == [{"value": 134.3, "iso3": "MEX", "year": 2018,
                                "indicator_id": "unsentenced_detainees_share", "sex": "total"}]
 
 
-def test_every_expectation_can_fail(tidy):
+def test_every_expectation_can_fail(tidy, run_suite):
     good = tidy.table.head(30)
     one = good.iloc[[0]]
-    bad = [one,  # a duplicate key
-           *[one.assign(**{c: None}) for c in
-             ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex"]],
-           one.assign(iso3="USA", year=2000), one.assign(indicator_id="trafficking", year=2001),
-           one.assign(unit="number", year=2002), one.assign(sex="bothsex", year=2003),
-           one.assign(flag="C", year=2004), one.assign(year=1989),
-           one.assign(value=101.0, year=2005),
-           one.assign(indicator_id="homicide_rate", unit="victims per 100,000 population",
-                      value=-1.0, year=2006)]
-    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
-    outcome = run_suite(frame)
-    assert outcome.could_not_run is None
-    assert [o.describe() for o in outcome.outcomes if o.success] == []
+    assert_no_expectation_passes(run_suite, good, [
+        one,  # a duplicate key
+        *nulls(one, ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex"]),
+        one.assign(iso3="USA", year=2000), one.assign(indicator_id="trafficking", year=2001),
+        one.assign(unit="number", year=2002), one.assign(sex="bothsex", year=2003),
+        one.assign(flag="C", year=2004), one.assign(year=1989),
+        one.assign(value=101.0, year=2005),
+        one.assign(indicator_id="homicide_rate", unit="victims per 100,000 population",
+                   value=-1.0, year=2006)])

@@ -7,21 +7,15 @@ module; bad input is made by editing the sheet XML of a trimmed copy (`WorkbookC
 used by the GLOTIP and IAFQ tests).
 """
 
-
 import pandas as pd
-import pytest
-import yaml
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_cts_corruption as cts
 from paccto_data.sources._unodc import HEADER_WITHIN, read_long
-from tests.workbooks import WorkbookCopy
+from tests.sources import catalogue_entries, used_units
 
-SUITE = suites.suite_path("staging.unodc_cts_corruption")
+SOURCE_ID = "unodc_cts_corruption"
 FILE = "data_cts_corruption_and_economic_crime.xlsx"
 SHEET = "data_cts_corruption_and_economi"
 WHERE = f"{FILE}, sheet {SHEET!r}"
@@ -29,22 +23,7 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
           "Sex", "Age", "Year", "Unit of measurement", "VALUE", "Source"]
 
 
-# --- the real file, read once ----------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("unodc_cts_corruption"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def long(files):
-    return read_long(files["data"], cts.VALUE_COLUMN)
-
-
-@pytest.fixture(scope="module")
-def tidy(long):
-    return cts.tidy_from(long)
-
+# --- the real file, read once (the `long` and `tidy` fixtures) -------------------------------
 
 def value_of(table, iso3, year, indicator_id):
     rows = table[(table["iso3"] == iso3) & (table["year"] == year)
@@ -112,17 +91,13 @@ def test_shape(tidy):
 
 
 def test_units_are_the_catalogue_units(tidy):
-    entries = {e["id"]: e for e in
-               yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: entries[i]["unit"] for i in used.index} == used.to_dict()
-    for indicator_id in used.index:
+    # Units, titles and descriptions of every source's indicators: tests/test_sources.py.
+    entries = catalogue_entries()
+    for indicator_id in used_units(tidy.table):
         entry = entries[indicator_id]
-        assert entry["sources"] == ["unodc_cts_corruption"]
-        assert entry["title_es"] and entry["description_es"] and entry["valid_min"] == 0
+        assert entry["sources"] == ["unodc_cts_corruption"] and entry["valid_min"] == 0
         assert entry["unit"] == ("offences" if indicator_id.endswith("_count")
                                  else "offences per 100,000 population")
-    assert cts.FEEDS == {"unodc_cts_corruption": "fact_indicator"}
 
 
 def test_catalogue_record():
@@ -135,38 +110,11 @@ def test_catalogue_record():
         "1edd4a187adeebe35eda38b0f9fb78cdf74f41631d49960dbffe555c252e602c")
 
 
-def test_the_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-# --- broken copies -------------------------------------------------------------------------
+# --- broken copies (`broken`: the KEEP rows of the workbook, edited) -------------------------
 
 # Preamble and header, then data from row 14 (GBR_S) on: rows 4-13 are free for a moved header.
 KEEP = {1, 2, 3, *range(14, 251), *range(960, 976), *range(1040, 1061), *range(12420, 12436),
         *range(14440, 14451)}
-
-
-@pytest.fixture(scope="module")
-def workbook(files):
-    return WorkbookCopy(files["data"], KEEP)
-
-
-@pytest.fixture
-def broken(workbook, tmp_path):
-    return lambda cells=None, rows=None: workbook.make(tmp_path, cells, rows)
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        cts.tidy_cts_corruption(files)
-    return caught.value
-
-
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
 
 
 def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
@@ -180,7 +128,7 @@ def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
     assert result.dropped["out_of_scope_offence"] == 5  # BHS, BLZ, BRA, BRB, CHL, 2010
 
 
-def test_renamed_column(broken):
+def test_renamed_column(broken, error_of):
     error = error_of(broken({"L3": "VALUES"}))
     assert (error.sheet, error.row, error.column) == (SHEET, 3, "VALUE")
     assert str(error).startswith(f"{WHERE}, row 3, column 'VALUE': column 'VALUE' is missing")
@@ -195,26 +143,26 @@ def test_a_moved_header_still_parses(broken):
     assert value_of(t, "MEX", 2019, "bribery_offences_count")["value"] == 3546.0
 
 
-def test_a_header_below_the_rows_searched_fails_clearly(broken):
+def test_a_header_below_the_rows_searched_fails_clearly(broken, error_of):
     files = broken(rows={3: [], HEADER_WITHIN + 2: HEADER})
     error = error_of(files)
     assert str(error).startswith(f"{WHERE}: no header row in the first {HEADER_WITHIN} rows")
 
 
-def test_no_release_stamp(broken):
+def test_no_release_stamp(broken, error_of):
     error = error_of(broken({"A2": "UNODC"}))
     assert (error.sheet, error.row) == (SHEET, 2)
     assert "no release stamp above the header" in str(error)
 
 
-def test_unknown_country(broken):
+def test_unknown_country(broken, error_of):
     error = error_of(broken({"A1052": "ATL"}))
     assert (error.row, error.column, error.value) == (1052, "Iso3_code", "ATL")
     assert str(error).startswith(f"{WHERE}, row 1052, column 'Iso3_code': cannot resolve "
                                  "country 'ATL'")
 
 
-def test_a_name_that_contradicts_the_code(broken):
+def test_a_name_that_contradicts_the_code(broken, error_of):
     error = error_of(broken({"B1052": "Peru"}))
     assert (error.row, error.column, error.value) == (1052, "Country", "Peru")
     assert "the name does not match the code MEX" in str(error)
@@ -226,7 +174,7 @@ def test_footnote_marks_are_not_part_of_a_name(broken):
     assert value_of(result.table, "MEX", 2019, "bribery_offences_count")["value"] == 3546.0
 
 
-def test_unit_that_disagrees_with_the_indicator(broken):
+def test_unit_that_disagrees_with_the_indicator(broken, error_of):
     error = error_of(broken({"K1052": "Percent"}))
     assert (error.row, error.column, error.value) == (1052, "Unit of measurement", "Percent")
     assert "the unit does not agree with the indicator" in str(error)
@@ -234,13 +182,13 @@ def test_unit_that_disagrees_with_the_indicator(broken):
            "(bribery_offences_rate)" in str(error)
 
 
-def test_unknown_offence(broken):
+def test_unknown_offence(broken, error_of):
     error = error_of(broken({"G1052": "Corruption: Embezzlement"}))
     assert (error.row, error.column, error.value) == (1052, "Category", "Corruption: Embezzlement")
     assert "unknown indicator" in str(error)
 
 
-def test_not_a_number(broken):
+def test_not_a_number(broken, error_of):
     error = error_of(broken({"L1052": "n/a"}))
     assert str(error) == (f"{WHERE}, row 1052, column 'VALUE': not a number (value 'n/a'); "
                           "expected a number or one of ['', '..']")
@@ -254,7 +202,7 @@ def test_missing_value_is_dropped_and_counted(broken):
              & (t["indicator_id"] == "bribery_offences_count")].empty
 
 
-def test_duplicate_key(broken):
+def test_duplicate_key(broken, error_of):
     # Mexico's 2018 bribery count (row 969) relabelled 2019 repeats row 1052.
     error = error_of(broken({"J969": 2019}))
     assert (error.row, error.value) == (1052, ("MEX", 2019, "bribery_offences_count", "total",
@@ -262,7 +210,7 @@ def test_duplicate_key(broken):
     assert f"{WHERE}, row 1052" in str(error) and "duplicate of row 969" in str(error)
 
 
-def test_negative_count_is_caught_by_the_suite(broken):
+def test_negative_count_is_caught_by_the_suite(broken, run_suite):
     # The tidy function passes a negative count on; the suite stops it. (The trimmed copy
     # also fails the row-count checks: only the value check is looked at here.)
     counts = 'indicator_id.str.endswith("_count", na=False)'

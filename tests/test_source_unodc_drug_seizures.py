@@ -7,21 +7,18 @@ once per module.
 """
 
 import re
-import zipfile
 
 import pandas as pd
 import pytest
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3, resolver
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import Settings
 from paccto_data.sources import staging_tables, unodc_drug_seizures
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.unodc_drug_seizures import DRUG_GROUPS, drug_label, tidy_seizures
-from tests.workbooks import cell_xml as _cell_xml
+from tests import sources
 
+SOURCE_ID = "unodc_drug_seizures"
 FILE = "7.1_Drug_seizures_2018-2022.xlsx"
 WHERE = f"{FILE}, sheet 'Export'"
 KEY = ["iso3", "year", "drug_group", "drug_subgroup", "drug", "entry"]
@@ -35,16 +32,6 @@ ECSTASY_TOTAL = ('Total "ecstasy"-type substances (including the above, all othe
                  'this type and any unspecified/undistinguished quantities of substances of '
                  'this type)')
 ATS = "Amphetamine-type stimulants (excluding “ecstasy”)"
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("unodc_drug_seizures"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_seizures(files)
 
 
 def rows(table, iso3, year, **where):
@@ -254,55 +241,11 @@ def test_catalogue_record():
     assert [f.name for f in source.files] == [FILE]
 
 
-# --- broken copies ---------------------------------------------------------------------
+# --- broken copies (`broken`: the KEEP rows of the workbook, edited) -----------------------
 
 # The title, the header and rows 2150-2879 (ARG 2022 … URY 2018: COL, ECU, the ARG and SUR
 # totals, PRY's empty paste cell) plus 3763-3797 (MAC, TWN, IDN): each keeps its row number.
 KEEP = {1, 2, *range(2150, 2880), *range(3763, 3798)}
-
-
-@pytest.fixture(scope="module")
-def sheet_xml(files):
-    with zipfile.ZipFile(files["data"]) as archive:
-        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
-
-    def keep(match):
-        return match.group(0) if int(match.group(1)) in KEEP else ""
-    return re.sub(r'<row r="(\d+)"[^>]*>.*?</row>', keep, xml, flags=re.S)
-
-
-@pytest.fixture
-def broken(files, sheet_xml, tmp_path):
-    """broken({"H2605": -5}) -> files of a copy of the bundled workbook (KEEP rows only)
-    with those cells overwritten; `move_header_to` renumbers the header row."""
-
-    def make(cells=None, move_header_to=None):
-        xml = sheet_xml
-        for ref, value in (cells or {}).items():
-            xml, n = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', _cell_xml(ref, value), xml,
-                             count=1)
-            assert n == 1, ref
-        if move_header_to is not None:
-            def renumber(match):
-                return re.sub(r'r="([A-I])2"', rf'r="\g<1>{move_header_to}"',
-                              match.group(0).replace('<row r="2"', f'<row r="{move_header_to}"'))
-            xml = re.sub(r'<row r="2"[^>]*>.*?</row>', renumber, xml, count=1, flags=re.S)
-        path = tmp_path / FILE
-        with zipfile.ZipFile(files["data"]) as source, \
-                zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in source.infolist():
-                data = xml.encode("utf-8") if item.filename == "xl/worksheets/sheet1.xml" \
-                    else source.read(item.filename)
-                target.writestr(item, data)
-        return {"data": path}
-
-    return make
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_seizures(files)
-    return caught.value
 
 
 def test_the_trimmed_copy_still_reads(broken):
@@ -313,7 +256,7 @@ def test_the_trimmed_copy_still_reads(broken):
     assert dict(result.dropped) == {"not_an_m49_area": 20, "not_lac": 15, "missing_value": 5}
 
 
-def test_renamed_column(broken):
+def test_renamed_column(broken, error_of):
     error = error_of(broken({"H2": "Kilogram"}))
     assert (error.sheet, error.row, error.column) == ("Export", 2, "Kilograms")
     assert str(error).startswith(f"{WHERE}, row 2, column 'Kilograms': column 'Kilograms' is "
@@ -322,48 +265,48 @@ def test_renamed_column(broken):
 
 def test_header_moved_within_reach_still_reads(broken):
     # Rows 3-19 are empty in the trimmed copy: a header on row 19 is still found.
-    result = tidy_seizures(broken(move_header_to=19))
+    result = tidy_seizures(broken(moves={2: 19}))
     assert kilograms(result.table, "COL", 2022, "Cocaine hydrochloride") == [659133.85]
 
 
-def test_header_moved_beyond_what_the_parser_recognises(broken):
+def test_header_moved_beyond_what_the_parser_recognises(broken, error_of):
     # read_sheet looks for the header in the first 20 rows; on row 25 it is not found.
-    error = error_of(broken(move_header_to=25))
+    error = error_of(broken(moves={2: 25}))
     assert (error.sheet, error.row) == ("Export", None)
     assert str(error).startswith(f"{WHERE}: no header row in the first 20 rows")
 
 
-def test_unknown_country(broken):
+def test_unknown_country(broken, error_of):
     error = error_of(broken({"I2605": "XXX"}))
     assert (error.file.endswith(FILE), error.sheet, error.row, error.column, error.value) == (
         True, "Export", 2605, "msCode", "XXX")
     assert "cannot resolve country 'XXX'" in str(error)
 
 
-def test_country_name_disagreeing_with_its_code(broken):
+def test_country_name_disagreeing_with_its_code(broken, error_of):
     error = error_of(broken({"C2605": "Ecuador"}))
     assert (error.row, error.column, error.value) == (2605, "Country", "Ecuador")
     assert "the country name resolves to ECU, msCode to COL" in str(error)
 
 
-def test_not_a_number(broken):
+def test_not_a_number(broken, error_of):
     error = error_of(broken({"H2605": "abc"}))
     assert str(error) == (f"{WHERE}, row 2605, column 'Kilograms': not a number "
                           "(value 'abc'); expected a number or one of ['']")
 
 
-def test_fractional_year(broken):
+def test_fractional_year(broken, error_of):
     error = error_of(broken({"G2605": 2022.5}))
     assert (error.row, error.column, error.value) == (2605, "Reference year", 2022.5)
 
 
-def test_unknown_drug_group(broken):
+def test_unknown_drug_group(broken, error_of):
     error = error_of(broken({"D2605": "Cocaine"}))
     assert (error.row, error.column, error.value) == (2605, "DrugGroup", "Cocaine")
     assert "unknown drug group" in str(error)
 
 
-def test_empty_drug_name(broken):
+def test_empty_drug_name(broken, error_of):
     error = error_of(broken({"F2605": ""}))
     assert (error.row, error.column) == (2605, "DrugName")
 
@@ -382,23 +325,15 @@ M49 = {"staging__un_m49__iso3": sorted(resolver().iso3)}
 
 
 def run_suite(frame, name="staging.unodc_drug_seizures", parameters=M49):
-    suite = suites.load_suite_file(suites.suite_path(name))
-    return suites.validate(frame, suite, parameters, key_columns=suite["meta"]["key_columns"])
-
-
-def test_staging_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    suite = suites.load_suite_file(suites.suite_path("staging.unodc_drug_seizures"))
-    assert len(outcome.outcomes) == len(suite["expectations"])
+    return sources.run_suite(frame, name, parameters)
 
 
 def test_core_suite_passes_on_the_real_data(tidy):
+    # The staging suite passes on the real data: tests/test_sources.py.
     fact = tidy.table.assign(source_id="unodc_drug_seizures")
     parameters = {"core__dim_country__iso3": sorted(resolver().iso3),
                   "core__dim_source__source_id": sorted(records.sources())}
-    outcome = run_suite(fact, "core.fact_drug_seizure", parameters)
-    assert outcome.passed, suites.summary(outcome)
+    sources.assert_suite_passes(fact, "core.fact_drug_seizure", parameters)
 
 
 def test_suite_catches_negative_kilograms(broken):

@@ -9,19 +9,16 @@ trimmed copy (WorkbookCopy, from the CTS tests).
 import math
 
 import pandas as pd
-import pytest
-import yaml
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3
-from paccto_data.errors import SourceDataError
 from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_glotip as glotip
 from paccto_data.sources._unodc import read_long
-from tests.workbooks import WorkbookCopy
+from tests import sources
+from tests.sources import catalogue_entries, used_units
 
-SUITE = suites.suite_path("staging.unodc_glotip")
+SOURCE_ID = "unodc_glotip"
 FACT_SUITE = suites.suite_path("core.fact_indicator")
 FILE = "data_glotip.xlsx"
 SHEET = "data_glotip_1"
@@ -31,34 +28,12 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
           "Sex", "Age", "Year", "Unit of measurement", "txtVALUE", "Source"]
 
 
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("unodc_glotip"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def long(files):
-    return read_long(files["data"], glotip.VALUE_COLUMN)
-
-
-@pytest.fixture(scope="module")
-def tidy(long):
-    return glotip.tidy_from(long)
-
-
 def rows_of(table, iso3, year, indicator_id=VICTIMS, **labels):
-    labels = {"sex": "total", "age": "total", "category": "total", "dimension": "total"} | labels
-    mask = (table["iso3"] == iso3) & (table["year"] == year) & (
-        table["indicator_id"] == indicator_id)
-    for column, value in labels.items():
-        mask &= table[column] == value
-    return table[mask]
+    return sources.rows_of(table, iso3, year, indicator_id, **labels)
 
 
 def one(table, iso3, year, indicator_id=VICTIMS, **labels):
-    rows = rows_of(table, iso3, year, indicator_id, **labels)
-    assert len(rows) == 1, (iso3, year, indicator_id, labels, rows)
-    return rows.iloc[0]
+    return sources.one(table, iso3, year, indicator_id, **labels)
 
 
 def test_row_account(tidy):
@@ -165,15 +140,10 @@ def test_shape(tidy):
     assert not t["category"].isin(["", "0", "Total", "TOTAL", "TOTAL POR AÑO"]).any()
 
 
-def test_units_are_the_catalogue_units(tidy):
-    entries = {e["id"]: e for e in
-               yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: entries[i]["unit"] for i in used.index} == used.to_dict()
-    for indicator_id in used.index:
-        assert entries[indicator_id]["sources"] == ["unodc_glotip"]
-        assert entries[indicator_id]["title_es"] and entries[indicator_id]["description_es"]
-    assert glotip.FEEDS == {"unodc_glotip": "fact_indicator"}
+def test_every_indicator_is_this_sources_alone(tidy):
+    # Units, titles and descriptions of every source's indicators: tests/test_sources.py.
+    entries = catalogue_entries()
+    assert {entries[i]["sources"] == ["unodc_glotip"] for i in used_units(tidy.table)} == {True}
 
 
 def test_catalogue_record():
@@ -181,16 +151,6 @@ def test_catalogue_record():
     assert source.redistribution == "open" and "attribution" in source.licence["name"]
     assert "30 May 2023" in source.citation
     assert source.coverage == {"first_year": 2003, "last_year": 2021}
-
-
-def run_suite(frame, suite=None):
-    suite = suite or suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_the_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
 
 
 def test_the_fact_suite_accepts_censored_rows_and_only_those(tidy):
@@ -205,19 +165,19 @@ def test_the_fact_suite_accepts_censored_rows_and_only_those(tidy):
         ("expect_column_values_to_be_null", "value"),
         ("expect_column_distinct_values_to_contain_set", "flag")]
     fact = tidy.table.assign(source_id="unodc_glotip")
-    outcome = run_suite(fact, suite)
+    outcome = sources.run_suite(fact, suite)
     assert outcome.passed, suites.summary(outcome)
     censored = fact.index[fact["flag"] == "<5"][0]
     counted = fact.index[fact["flag"].isna()][0]
     broken = fact.copy()
     broken.loc[censored, "value"] = 5.0     # a "<5" read as 5
     broken.loc[counted, "value"] = None     # a count lost without a flag
-    failed = {(o.type, o.unexpected_count) for o in run_suite(broken, suite).failures}
+    failed = {(o.type, o.unexpected_count) for o in sources.run_suite(broken, suite).failures}
     assert failed == {("expect_column_values_to_be_null", 1),
                       ("expect_column_values_to_not_be_null", 1)}
     # No censored row at all: the presence check fails instead of passing on no rows.
     uncensored = fact[fact["flag"].isna()]
-    assert [o.type for o in run_suite(uncensored, suite).failures] == [
+    assert [o.type for o in sources.run_suite(uncensored, suite).failures] == [
         "expect_column_distinct_values_to_contain_set"]
 
 
@@ -226,22 +186,6 @@ def test_the_fact_suite_accepts_censored_rows_and_only_those(tidy):
 KEEP = {1, 2, 3, *range(14, 31), *range(1180, 1241), 2672, *range(4886, 4922),
         *range(5996, 6001), *range(15480, 15491), *range(37755, 37761), *range(37905, 37926),
         *range(38370, 38381), *range(42630, 42650)}
-
-
-@pytest.fixture(scope="module")
-def workbook(files):
-    return WorkbookCopy(files["data"], KEEP)
-
-
-@pytest.fixture
-def broken(workbook, tmp_path):
-    return lambda cells=None, rows=None: workbook.make(tmp_path, cells, rows)
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        glotip.tidy_glotip(files)
-    return caught.value
 
 
 def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
@@ -254,7 +198,7 @@ def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
     assert result.dropped["unlabelled_category"] == 1  # row 1183
 
 
-def test_renamed_column(broken):
+def test_renamed_column(broken, error_of):
     error = error_of(broken({"L3": "VALUE"}))
     assert (error.sheet, error.row, error.column) == (SHEET, 3, "txtVALUE")
     assert str(error).startswith(f"{WHERE}, row 3, column 'txtVALUE': column 'txtVALUE' is "
@@ -268,24 +212,24 @@ def test_a_moved_header_still_parses(broken):
     assert one(glotip.tidy_from(long).table, "ARG", 2019, sex="male")["value"] == 838.0
 
 
-def test_unknown_country(broken):
+def test_unknown_country(broken, error_of):
     error = error_of(broken({"A1197": "ARX"}))
     assert (error.row, error.column, error.value) == (1197, "Iso3_code", "ARX")
     assert str(error).startswith(f"{WHERE}, row 1197, column 'Iso3_code': cannot resolve")
 
 
-def test_a_value_that_is_neither_a_count_nor_censored(broken):
+def test_a_value_that_is_neither_a_count_nor_censored(broken, error_of):
     error = error_of(broken({"L1193": "<3"}))
     assert str(error) == (f"{WHERE}, row 1193, column 'txtVALUE': not a number (value '<3'); "
                           "expected a number or one of ['', '..']")
 
 
-def test_unknown_sex(broken):
+def test_unknown_sex(broken, error_of):
     error = error_of(broken({"H1190": "Females"}))
     assert (error.row, error.column, error.value) == (1190, "Sex", "Females")
 
 
-def test_duplicate_key(broken):
+def test_duplicate_key(broken, error_of):
     # Row 1191 (Male, 0 to 17, 31) relabelled Female repeats row 1189 (Female, 0 to 17, 70);
     # that is not one of the file's known repeats: it fails.
     error = error_of(broken({"H1191": "Female"}))
@@ -305,7 +249,7 @@ def test_a_known_repeat_is_dropped_as_unsummed_parts(broken):
 
 def test_negative_count_is_caught_by_the_suite(broken):
     table = glotip.tidy_glotip(broken({"L1190": "-671"})).table
-    check = next(o for o in run_suite(table).outcomes
+    check = next(o for o in sources.run_suite(table, "staging.unodc_glotip").outcomes
                  if o.type == "expect_column_values_to_be_between"
                  and o.kwargs["column"] == "value")
     assert not check.success and check.unexpected_count == 1

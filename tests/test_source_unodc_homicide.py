@@ -4,31 +4,21 @@ Line numbers cite assets/snapshots/unodc_homicide/homicide-rate-unodc.csv (heade
 found with `grep -n`.
 """
 
-import shutil
-
-import pytest
-import yaml
-
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_homicide
 from paccto_data.sources.unodc_homicide import tidy_homicide
+from tests.sources import (
+    assert_no_expectation_passes,
+    catalogue_entries,
+    edited_copy,
+    nulls,
+    repeat_line,
+    replace_line,
+)
 
-SUITE = suites.suite_path("staging.unodc_homicide")
+SOURCE_ID = "unodc_homicide"
 FILE = "homicide-rate-unodc.csv"
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("unodc_homicide"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_homicide(files)
 
 
 def value(table, iso3, year):
@@ -74,10 +64,7 @@ def test_shape(tidy):
 
 
 def test_unit_is_the_catalogue_unit():
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
-    units = {e["id"]: e["unit"] for e in entries}
-    assert units[unodc_homicide.INDICATOR_ID] == unodc_homicide.UNIT
-    assert unodc_homicide.FEEDS == {"unodc_homicide": "fact_indicator"}
+    assert catalogue_entries()[unodc_homicide.INDICATOR_ID]["unit"] == unodc_homicide.UNIT
 
 
 def test_catalogue_record():
@@ -88,102 +75,66 @@ def test_catalogue_record():
     assert source.coverage == {"first_year": 1990, "last_year": 2024}
 
 
-# --- broken copies ---------------------------------------------------------------------
+# --- broken copies (edited_copy: the bundled CSV, its lines edited) ------------------------
 
-def broken_copy(files, tmp_path, edit):
-    """A copy of the bundled CSV with its lines passed through `edit(lines) -> lines`."""
-    path = tmp_path / FILE
-    shutil.copyfile(files["data"], path)
-    text = path.read_bytes().decode("utf-8")
-    lines = text.split("\n")
-    path.write_bytes("\n".join(edit(lines)).encode("utf-8"))
-    return {"data": path}
-
-
-def replace_line(number, old, new):
-    def edit(lines):
-        assert old in lines[number - 1], lines[number - 1]
-        lines[number - 1] = lines[number - 1].replace(old, new)
-        return lines
-    return edit
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_homicide(files)
-    return caught.value
-
-
-def test_renamed_column(files, tmp_path):
-    broken = broken_copy(files, tmp_path, replace_line(
+def test_renamed_column(files, tmp_path, error_of):
+    broken = edited_copy(files, tmp_path, replace_line(
         1, '"Homicide rate per 100,000 population"', '"Homicide rate"'))
     error = error_of(broken)
     assert (error.row, error.column) == (1, "Homicide rate per 100,000 population")
     assert str(error).startswith(f"{FILE}, row 1, column 'Homicide rate per 100,000 population'")
 
 
-def test_not_a_number(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(2205, "53.1146", "n/a")))
+def test_not_a_number(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(2205, "53.1146", "n/a")))
     assert (error.row, error.column, error.value) == (
         2205, "Homicide rate per 100,000 population", "n/a")
     assert str(error) == (f"{FILE}, row 2205, column 'Homicide rate per 100,000 population': "
                           "not a number (value 'n/a'); expected a number or one of ['', '..']")
 
 
-def test_fractional_year(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(2205, ",2022,", ",2022.5,")))
+def test_fractional_year(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(2205, ",2022,", ",2022.5,")))
     assert (error.row, error.column, error.value) == (2205, "Year", "2022.5")
 
 
-def test_duplicated_row(files, tmp_path):
-    def duplicate(lines):
-        return lines[:2205] + [lines[2204]] + lines[2205:]  # line 2205 again as line 2206
-    error = error_of(broken_copy(files, tmp_path, duplicate))
+def test_duplicated_row(files, tmp_path, error_of):
+    # line 2205 again as line 2206
+    error = error_of(edited_copy(files, tmp_path, repeat_line(2205)))
     assert (error.row, error.column, error.value) == (2206, "iso3, year", ("JAM", 2022))
     assert "duplicate of row 2205" in str(error)
 
 
-def test_unknown_country_code(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path,
+def test_unknown_country_code(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path,
                                  replace_line(2205, "Jamaica,JAM,", "Atlantis,ATL,")))
     assert (error.row, error.column, error.value) == (2205, "Code", "ATL")
     assert f"{FILE}, row 2205, column 'Code'" in str(error)
 
 
-def test_unknown_country_name_without_code(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(2205, "Jamaica,JAM,", "Atlantis,,")))
+def test_unknown_country_name_without_code(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(2205, "Jamaica,JAM,", "Atlantis,,")))
     assert (error.row, error.column, error.value) == (2205, "Entity", "Atlantis")
     assert "cannot resolve country 'Atlantis'" in str(error)
 
 
-def test_wrong_field_count(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(2205, "53.1146,", "53,1146,")))
+def test_wrong_field_count(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(2205, "53.1146,", "53,1146,")))
     assert error.row == 2205
     assert "6 fields where the header has 5" in str(error)
 
 
 def test_empty_value_is_counted_not_kept(files, tmp_path):
-    result = tidy_homicide(broken_copy(files, tmp_path, replace_line(2205, "53.1146", "")))
+    result = tidy_homicide(edited_copy(files, tmp_path, replace_line(2205, "53.1146", "")))
     assert result.dropped["missing_value"] == 1
     assert len(result.table) == 1120
     assert not ((result.table["iso3"] == "JAM") & (result.table["year"] == 2022)).any()
 
 
-# --- the suite ---------------------------------------------------------------------------
+# --- the suite (that it passes on the real data: tests/test_sources.py) -------------------
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-def test_suite_catches_a_negative_rate(files, tmp_path):
-    result = tidy_homicide(broken_copy(files, tmp_path, replace_line(2205, "53.1146", "-53.1146")))
+def test_suite_catches_a_negative_rate(files, tmp_path, run_suite):
+    result = tidy_homicide(edited_copy(files, tmp_path, replace_line(2205, "53.1146", "-53.1146")))
     outcome = run_suite(result.table)
     [failure] = outcome.failures
     assert failure.describe() == "expect_column_values_to_be_between(value)"
@@ -191,17 +142,12 @@ def test_suite_catches_a_negative_rate(files, tmp_path):
                                "indicator_id": "homicide_rate"}]
 
 
-def test_every_expectation_can_fail(tidy):
-    import pandas as pd
-
+def test_every_expectation_can_fail(tidy, run_suite):
     good = tidy.table.head(20)
     row = good.iloc[[0]]
-    bad = [row,  # a duplicate key
-           *[row.assign(**{c: None}) for c in ["iso3", "year", "indicator_id", "value", "unit"]],
-           row.assign(iso3="FRA", year=2000), row.assign(indicator_id="homicide_count"),
-           row.assign(unit="percent", year=2001), row.assign(year=1989),
-           row.assign(value=-1.0, year=2002)]
-    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
-    outcome = run_suite(frame)
-    assert outcome.could_not_run is None
-    assert [o.describe() for o in outcome.outcomes if o.success] == []
+    assert_no_expectation_passes(run_suite, good, [
+        row,  # a duplicate key
+        *nulls(row, ["iso3", "year", "indicator_id", "value", "unit"]),
+        row.assign(iso3="FRA", year=2000), row.assign(indicator_id="homicide_count"),
+        row.assign(unit="percent", year=2001), row.assign(year=1989),
+        row.assign(value=-1.0, year=2002)])

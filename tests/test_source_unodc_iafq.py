@@ -7,19 +7,15 @@ from a trimmed copy (WorkbookCopy, from the CTS tests).
 """
 
 import pandas as pd
-import pytest
-import yaml
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import unodc_iafq as iafq
 from paccto_data.sources._unodc import read_long
-from tests.workbooks import WorkbookCopy
+from tests import sources
+from tests.sources import catalogue_entries, used_units
 
-SUITE = suites.suite_path("staging.unodc_iafq")
+SOURCE_ID = "unodc_iafq"
 FILE = "data_iafq_firearms_trafficking.xlsx"
 SHEET = "data_iafq_firearms_trafficking"
 WHERE = f"{FILE}, sheet {SHEET!r}"
@@ -27,34 +23,12 @@ HEADER = ["Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension
           "Sex", "Age", "Year", "Unit of measurement", "VALUE", "Source"]
 
 
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("unodc_iafq"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def long(files):
-    return read_long(files["data"], iafq.VALUE_COLUMN)
-
-
-@pytest.fixture(scope="module")
-def tidy(long):
-    return iafq.tidy_from(long)
-
-
 def rows_of(table, iso3, year, indicator_id="arms_seized", **labels):
-    labels = {"sex": "total", "age": "total", "category": "total", "dimension": "total"} | labels
-    mask = (table["iso3"] == iso3) & (table["year"] == year) & (
-        table["indicator_id"] == indicator_id)
-    for column, value in labels.items():
-        mask &= table[column] == value
-    return table[mask]
+    return sources.rows_of(table, iso3, year, indicator_id, **labels)
 
 
 def one(table, iso3, year, indicator_id="arms_seized", **labels):
-    rows = rows_of(table, iso3, year, indicator_id, **labels)
-    assert len(rows) == 1, (iso3, year, indicator_id, labels, rows)
-    return rows.iloc[0]
+    return sources.one(table, iso3, year, indicator_id, **labels)
 
 
 def test_row_account(tidy):
@@ -144,15 +118,10 @@ def test_shape(tidy):
                              "dimension"]).any()
 
 
-def test_units_are_the_catalogue_units(tidy):
-    entries = {e["id"]: e for e in
-               yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: entries[i]["unit"] for i in used.index} == used.to_dict()
-    for indicator_id in used.index:
-        assert entries[indicator_id]["sources"] == ["unodc_iafq"]
-        assert entries[indicator_id]["title_es"] and entries[indicator_id]["description_es"]
-    assert iafq.FEEDS == {"unodc_iafq": "fact_indicator"}
+def test_every_indicator_is_this_sources_alone(tidy):
+    # Units, titles and descriptions of every source's indicators: tests/test_sources.py.
+    entries = catalogue_entries()
+    assert {entries[i]["sources"] == ["unodc_iafq"] for i in used_units(tidy.table)} == {True}
 
 
 def test_catalogue_record():
@@ -162,36 +131,10 @@ def test_catalogue_record():
     assert source.coverage == {"first_year": 2004, "last_year": 2023}
 
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_the_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-
-
 # --- broken copies -------------------------------------------------------------------------
 
 KEEP = {1, 2, 3, *range(14, 61), *range(180, 231), *range(650, 711), *range(5060, 5076),
         *range(5200, 5211)}
-
-
-@pytest.fixture(scope="module")
-def workbook(files):
-    return WorkbookCopy(files["data"], KEEP)
-
-
-@pytest.fixture
-def broken(workbook, tmp_path):
-    return lambda cells=None, rows=None: workbook.make(tmp_path, cells, rows)
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        iafq.tidy_iafq(files)
-    return caught.value
 
 
 def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
@@ -203,7 +146,7 @@ def test_the_trimmed_copy_reads_through_the_real_tidy_function(broken):
     assert (result.dropped["conflicting_repeated_key"], result.dropped["repeated_row"]) == (6, 2)
 
 
-def test_renamed_column(broken):
+def test_renamed_column(broken, error_of):
     error = error_of(broken({"E3": "Indicators"}))
     assert (error.sheet, error.row, error.column) == (SHEET, 3, "Indicator")
 
@@ -215,34 +158,34 @@ def test_a_moved_header_still_parses(broken):
     assert one(iafq.tidy_from(long).table, "COL", 2021)["value"] == 18338.0
 
 
-def test_unknown_country(broken):
+def test_unknown_country(broken, error_of):
     error = error_of(broken({"A665": "Gran Colombia"}))
     assert (error.row, error.column, error.value) == (665, "Iso3_code", "Gran Colombia")
 
 
-def test_unit_that_disagrees_with_the_indicator(broken):
+def test_unit_that_disagrees_with_the_indicator(broken, error_of):
     error = error_of(broken({"K665": "Rate per 100,000 population"}))
     assert str(error) == (f"{WHERE}, row 665, column 'Unit of measurement': the unit does not "
                           "agree with the indicator (value 'Rate per 100,000 population'); "
                           "expected 'Counts' (arms_seized)")
 
 
-def test_unknown_indicator(broken):
+def test_unknown_indicator(broken, error_of):
     error = error_of(broken({"E665": "Arms destroyed"}))
     assert (error.row, error.column, error.value) == (665, "Indicator", "Arms destroyed")
 
 
-def test_unknown_dimension(broken):
+def test_unknown_dimension(broken, error_of):
     error = error_of(broken({"F676": "by calibre"}))
     assert (error.row, error.column, error.value) == (676, "Dimension", "by calibre")
 
 
-def test_year_not_a_year(broken):
+def test_year_not_a_year(broken, error_of):
     error = error_of(broken({"J665": "20x1"}))
     assert (error.row, error.column, error.value) == (665, "Year", "20x1")
 
 
-def test_duplicate_key(broken):
+def test_duplicate_key(broken, error_of):
     # Row 677 (by type, revolver, 7820) relabelled pistol repeats row 676: not a known repeat.
     error = error_of(broken({"G677": "pistol"}))
     assert (error.row, error.value) == (677, ("COL", 2021, "arms_seized", "total", "total",
@@ -250,7 +193,7 @@ def test_duplicate_key(broken):
     assert "duplicate of row 676" in str(error)
 
 
-def test_negative_count_is_caught_by_the_suite(broken):
+def test_negative_count_is_caught_by_the_suite(broken, run_suite):
     table = iafq.tidy_iafq(broken({"L676": -6107})).table
     check = next(o for o in run_suite(table).outcomes
                  if o.type == "expect_column_values_to_be_between"

@@ -5,21 +5,20 @@ as an editor shows them (four preamble lines, header = line 5, data lines 6-271)
 `grep -n`.
 """
 
-import shutil
-
-import pandas as pd
-import pytest
-import yaml
-
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import classify_country, lac_iso3
-from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import wb_homicide
 from paccto_data.sources.wb_homicide import tidy_wb_homicide
+from tests.sources import (
+    assert_no_expectation_passes,
+    catalogue_entries,
+    edited_copy,
+    nulls,
+    repeat_line,
+    replace_line,
+)
 
-SUITE = suites.suite_path("staging.wb_homicide")
+SOURCE_ID = "wb_homicide"
 FILE = "API_VC.IHR.PSRC.P5_DS2_en_csv_v2_4355130.csv"
 
 # The 49 aggregate codes of the file (each has an empty Region in wb_population's
@@ -29,16 +28,6 @@ AGGREGATES = [
     "HIC", "HPC", "IBD", "IBT", "IDA", "IDB", "IDX", "INX", "LAC", "LCN", "LDC", "LIC", "LMC",
     "LMY", "LTE", "MEA", "MIC", "MNA", "NAC", "OED", "OSS", "PRE", "PSS", "PST", "SAS", "SSA",
     "SSF", "SST", "TEA", "TEC", "TLA", "TMN", "TSA", "TSS", "UMC", "WLD"]
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("wb_homicide"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_wb_homicide(files)
 
 
 def value(table, iso3, year):
@@ -106,11 +95,8 @@ def test_shape(tidy):
 
 
 def test_unit_and_catalogue():
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
-    entry = next(e for e in entries if e["id"] == wb_homicide.INDICATOR_ID)
-    assert entry["unit"] == wb_homicide.UNIT
-    assert "wb_homicide" in entry["sources"]
-    assert wb_homicide.FEEDS == {"wb_homicide": "fact_indicator"}
+    # The catalogue entry's unit and sources: tests/test_sources.py, for every source.
+    assert catalogue_entries()[wb_homicide.INDICATOR_ID]["unit"] == wb_homicide.UNIT
     source = records.source("wb_homicide")
     assert source.redistribution == "open" and source.licence["spdx"] == "CC-BY-4.0"
     assert source.vintage == "2022-07-20"
@@ -118,94 +104,59 @@ def test_unit_and_catalogue():
     assert source.files[0].member == "API_VC.IHR.PSRC.P5_DS2_*.csv"
 
 
-# --- broken copies ---------------------------------------------------------------------
+# --- broken copies (edited_copy: the bundled CSV, its lines edited) ------------------------
 
-def broken_copy(files, tmp_path, edit):
-    """A copy of the bundled CSV with its lines passed through `edit(lines) -> lines`."""
-    path = tmp_path / FILE
-    shutil.copyfile(files["data"], path)
-    lines = path.read_bytes().decode("utf-8").split("\n")
-    path.write_bytes("\n".join(edit(lines)).encode("utf-8"))
-    return {"data": path}
-
-
-def replace_line(number, old, new):
-    def edit(lines):
-        assert old in lines[number - 1], lines[number - 1]
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-    return edit
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_wb_homicide(files)
-    return caught.value
-
-
-def test_an_unlisted_aggregate_fails_naming_its_line(files, tmp_path):
+def test_an_unlisted_aggregate_fails_naming_its_line(files, tmp_path, error_of):
     # A new World Bank group code, as a newer release might add: never silently dropped.
-    error = error_of(broken_copy(files, tmp_path, replace_line(
+    error = error_of(edited_copy(files, tmp_path, replace_line(
         140, '"Latin America & Caribbean","LCN"', '"Latin America & Caribbean","LCX"')))
     assert (error.row, error.column, error.value) == (140, "Country Code", "LCX")
     assert str(error).startswith(f"{FILE}, row 140, column 'Country Code': cannot resolve")
 
 
-def test_not_a_number(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(
+def test_not_a_number(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(
         160, '"28.3706033950892"', '"n/a"')))
     assert (error.row, error.column, error.value) == (160, "raw_value", "n/a")
     assert "not a number (value 'n/a')" in str(error)
 
 
-def test_wrong_indicator(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(
+def test_wrong_indicator(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(
         160, '"VC.IHR.PSRC.P5"', '"SP.POP.TOTL"')))
     assert (error.row, error.column, error.value) == (160, "Indicator Code", "SP.POP.TOTL")
 
 
-def test_missing_preamble(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, lambda lines: lines[4:]))
+def test_missing_preamble(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, lambda lines: lines[4:]))
     assert 'no "Last Updated Date" in the preamble' in str(error)
 
 
-def test_renamed_header_column(files, tmp_path):
-    error = error_of(broken_copy(files, tmp_path, replace_line(
+def test_renamed_header_column(files, tmp_path, error_of):
+    error = error_of(edited_copy(files, tmp_path, replace_line(
         5, '"Country Code"', '"Code"')))
     assert (error.row, error.column) == (5, "Country Code")
 
 
-def test_duplicated_line(files, tmp_path):
-    def duplicate(lines):
-        return lines[:160] + [lines[159]] + lines[160:]  # line 160 (Mexico) again as 161
-    error = error_of(broken_copy(files, tmp_path, duplicate))
+def test_duplicated_line(files, tmp_path, error_of):
+    # line 160 (Mexico) again as 161
+    error = error_of(edited_copy(files, tmp_path, repeat_line(160)))
     assert (error.row, error.column) == (161, "iso3, year")
     assert "duplicate of row 160" in str(error)
 
 
 def test_an_emptied_cell_is_counted_not_kept(files, tmp_path):
-    result = tidy_wb_homicide(broken_copy(files, tmp_path, replace_line(
+    result = tidy_wb_homicide(edited_copy(files, tmp_path, replace_line(
         160, '"28.3706033950892"', '""')))
     assert result.dropped["missing_value"] == 1666
     assert len(result.table) == 938
     assert not ((result.table["iso3"] == "MEX") & (result.table["year"] == 2020)).any()
 
 
-# --- the suite ---------------------------------------------------------------------------
+# --- the suite (that it passes on the real data: tests/test_sources.py) -------------------
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-def test_suite_catches_a_negative_rate(files, tmp_path):
-    result = tidy_wb_homicide(broken_copy(files, tmp_path, replace_line(
+def test_suite_catches_a_negative_rate(files, tmp_path, run_suite):
+    result = tidy_wb_homicide(edited_copy(files, tmp_path, replace_line(
         160, '"28.3706033950892"', '"-28.3706033950892"')))
     [failure] = run_suite(result.table).failures
     assert failure.describe() == "expect_column_values_to_be_between(value)"
@@ -213,15 +164,12 @@ def test_suite_catches_a_negative_rate(files, tmp_path):
                                "indicator_id": "homicide_rate"}]
 
 
-def test_every_expectation_can_fail(tidy):
+def test_every_expectation_can_fail(tidy, run_suite):
     good = tidy.table.head(20)
     row = good.iloc[[0]]
-    bad = [row,  # a duplicate key
-           *[row.assign(**{c: None}) for c in ["iso3", "year", "indicator_id", "value", "unit"]],
-           row.assign(iso3="LCN", year=2001), row.assign(indicator_id="population", year=2002),
-           row.assign(unit="percent", year=2003), row.assign(year=2021),
-           row.assign(value=300.0, year=2004)]
-    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
-    outcome = run_suite(frame)
-    assert outcome.could_not_run is None
-    assert [o.describe() for o in outcome.outcomes if o.success] == []
+    assert_no_expectation_passes(run_suite, good, [
+        row,  # a duplicate key
+        *nulls(row, ["iso3", "year", "indicator_id", "value", "unit"]),
+        row.assign(iso3="LCN", year=2001), row.assign(indicator_id="population", year=2002),
+        row.assign(unit="percent", year=2003), row.assign(year=2021),
+        row.assign(value=300.0, year=2004)])

@@ -4,37 +4,19 @@ Row numbers cite sheet "Sheet1" of assets/snapshots/wb_wgi/wgidataset.xlsx as a 
 shows them (header = row 1). The workbook is read once per module.
 """
 
-import re
-import shutil
-import zipfile
-
-import pandas as pd
 import pytest
-import yaml
 
-from paccto_data.acquire import fetch, records
+from paccto_data.acquire import records
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
-from paccto_data.quality import suites
-from paccto_data.settings import INDICATORS_PATH, Settings
 from paccto_data.sources import wb_wgi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.wb_wgi import tidy_wgi
-from tests.workbooks import cell_xml as _cell_xml
+from tests.sources import assert_no_expectation_passes, catalogue_entries, nulls, used_units
 
-SUITE = suites.suite_path("staging.wb_wgi")
+SOURCE_ID = "wb_wgi"
 FILE = "wgidataset.xlsx"
 WHERE = f"{FILE}, sheet 'Sheet1'"
-
-
-@pytest.fixture(scope="module")
-def files():
-    return fetch.local_files(records.source("wb_wgi"), Settings.from_env())
-
-
-@pytest.fixture(scope="module")
-def tidy(files):
-    return tidy_wgi(files)
 
 
 def values(table, iso3, year, dimension):
@@ -96,15 +78,10 @@ def test_world_bank_codes_do_not_leak(tidy):
                         "AND", "ROU", "TLS", "PSE", "COD"}
 
 
-def test_units_are_the_catalogue_units(tidy):
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
-    catalogue_units = {e["id"]: e["unit"] for e in entries}
-    used = tidy.table.drop_duplicates("indicator_id").set_index("indicator_id")["unit"]
-    assert {i: catalogue_units.get(i) for i in used.index} == used.to_dict()
-    for entry in entries:
-        if entry["id"] in used.index:
-            assert entry["sources"] == ["wb_wgi"] and entry["title_es"] and entry["description_es"]
-    assert wb_wgi.FEEDS == {"wb_wgi": "fact_indicator"}
+def test_every_indicator_is_this_sources_alone(tidy):
+    # Units, titles and descriptions of every source's indicators: tests/test_sources.py.
+    entries = catalogue_entries()
+    assert {entries[i]["sources"] == ["wb_wgi"] for i in used_units(tidy.table)} == {True}
 
 
 def test_catalogue_record():
@@ -118,7 +95,7 @@ def test_catalogue_record():
 
 def test_read_sheet_finds_the_header(broken):
     # The copy holds the header and rows 29600-30999 only: row numbers survive the gap.
-    path = broken({})["data"]
+    path = broken()["data"]
     sheet = read_sheet(path, ["code", "estimate"])
     assert (sheet.name, sheet.header_row) == ("Sheet1", 1)
     assert len(sheet.frame) == 1400
@@ -129,11 +106,9 @@ def test_read_sheet_finds_the_header(broken):
 
 def test_read_sheet_finds_a_header_below_a_title(broken):
     # Row 1 becomes a title, row 2 stays empty and the header moves to row 3.
-    header = "".join(_cell_xml(f"{c}3", name) for c, name in zip(
-        "ABCDEFGHIJK", ["codeindyr", "code", "countryname", "year", "indicator", "estimate",
-                        "stddev", "nsource", "pctrank", "pctranklower", "pctrankupper"]))
-    cells = {f"{c}1": "" for c in "BCDEFGHIJK"} | {"A1": "Worldwide Governance Indicators"}
-    files = broken(cells, rows_after_header=f'<row r="3">{header}</row>')
+    files = broken(rows={1: ["Worldwide Governance Indicators"], 3: [
+        "codeindyr", "code", "countryname", "year", "indicator", "estimate", "stddev",
+        "nsource", "pctrank", "pctranklower", "pctrankupper"]})
     sheet = read_sheet(files["data"], ["code", "estimate"])
     assert sheet.header_row == 3
     assert sheet.frame["file_row"].iloc[0] == 29600
@@ -143,19 +118,19 @@ def test_read_sheet_finds_a_header_below_a_title(broken):
 
 def test_read_sheet_names_a_missing_header_column(broken):
     with pytest.raises(SourceDataError) as caught:
-        read_sheet(broken({})["data"], ["code", "estimate", "governance"], header_within=5)
+        read_sheet(broken()["data"], ["code", "estimate", "governance"], header_within=5)
     error = caught.value
     assert (error.sheet, error.row, error.column) == ("Sheet1", 1, "governance")
 
 
 def test_read_sheet_without_a_header(broken):
     with pytest.raises(SourceDataError, match=r"no header row in the first 5 rows"):
-        read_sheet(broken({})["data"], ["governance"], header_within=5)
+        read_sheet(broken()["data"], ["governance"], header_within=5)
 
 
 def test_read_sheet_names_a_missing_sheet(broken):
     with pytest.raises(SourceDataError, match=r"no sheet 'Data'.*one of the sheets \['Sheet1'\]"):
-        read_sheet(broken({})["data"], ["code"], sheet="Data")
+        read_sheet(broken()["data"], ["code"], sheet="Data")
 
 
 def test_read_sheet_rejects_a_non_workbook(tmp_path):
@@ -165,95 +140,52 @@ def test_read_sheet_rejects_a_non_workbook(tmp_path):
         read_sheet(path, ["code"])
 
 
-# --- broken copies ---------------------------------------------------------------------
+# --- broken copies (`broken`: the KEEP rows of the workbook, edited) -----------------------
 
 KEEP = {1, *range(29600, 31000)}  # URY cc 2022, MEX cc 2022 and 2023, ".." rows, ANT, ROM…
 
 
-@pytest.fixture(scope="module")
-def sheet_xml(files):
-    """Sheet1's XML with only the header and the KEEP rows (each keeps its row number)."""
-    with zipfile.ZipFile(files["data"]) as archive:
-        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
-
-    def keep(match):
-        return match.group(0) if int(match.group(1)) in KEEP else ""
-    return re.sub(r'<row r="(\d+)"[^>]*>.*?</row>', keep, xml, flags=re.S)
-
-
-@pytest.fixture
-def broken(files, sheet_xml, tmp_path):
-    """broken({"F30943": "abc"}) -> files of a copy of the bundled workbook with those cells
-    overwritten (and `rows_after_header`, raw row XML, inserted after row 1). Only the header
-    and rows 29600-30999 are kept, so the copy reads fast;
-    every kept row keeps its row number."""
-
-    def make(cells, rows_after_header=""):
-        xml = sheet_xml.replace("</row>", "</row>" + rows_after_header, 1)
-        for ref, value in cells.items():
-            xml, n = re.subn(rf'<c r="{ref}"[^>]*?(?:/>|>.*?</c>)', _cell_xml(ref, value), xml,
-                             count=1)
-            assert n == 1, ref
-        path = tmp_path / FILE
-        shutil.copyfile(files["data"], tmp_path / "original.xlsx")
-        with zipfile.ZipFile(tmp_path / "original.xlsx") as source, \
-                zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-            for item in source.infolist():
-                data = xml.encode("utf-8") if item.filename == "xl/worksheets/sheet1.xml" \
-                    else source.read(item.filename)
-                target.writestr(item, data)
-        return {"data": path}
-
-    return make
-
-
-def error_of(files):
-    with pytest.raises(SourceDataError) as caught:
-        tidy_wgi(files)
-    return caught.value
-
-
 def test_the_trimmed_copy_still_reads(broken):
-    result = tidy_wgi(broken({}))
+    result = tidy_wgi(broken())
     assert values(result.table, "MEX", 2023, "cc")["wgi_cc_estimate"] == -1.0205787420272827
     assert values(result.table, "URY", 2022, "cc")["wgi_cc_pctrank"] == 91.98113250732422
 
 
-def test_renamed_column(broken):
+def test_renamed_column(broken, error_of):
     error = error_of(broken({"F1": "estimates"}))
     assert (error.sheet, error.row, error.column) == ("Sheet1", 1, "estimate")
     assert str(error).startswith(f"{WHERE}, row 1, column 'estimate': column 'estimate' is missing")
 
 
-def test_not_a_number(broken):
+def test_not_a_number(broken, error_of):
     error = error_of(broken({"F30943": "abc"}))
     assert str(error) == (f"{WHERE}, row 30943, column 'estimate': not a number "
                           "(value 'abc'); expected a number or one of ['..']")
 
 
-def test_empty_cell_is_not_a_missing_marker(broken):
+def test_empty_cell_is_not_a_missing_marker(broken, error_of):
     error = error_of(broken({"G30943": ""}))
     assert (error.row, error.column, error.value) == (30943, "stddev", "")
 
 
-def test_unknown_country(broken):
+def test_unknown_country(broken, error_of):
     error = error_of(broken({"B30943": "Atlantis"}))
     assert (error.file.endswith(FILE), error.sheet, error.row, error.column, error.value) == (
         True, "Sheet1", 30943, "code", "Atlantis")
     assert "cannot resolve country 'Atlantis'" in str(error)
 
 
-def test_unknown_dimension(broken):
+def test_unknown_dimension(broken, error_of):
     error = error_of(broken({"E30943": "xx"}))
     assert (error.row, error.column, error.value) == (30943, "indicator", "xx")
 
 
-def test_fractional_year(broken):
+def test_fractional_year(broken, error_of):
     error = error_of(broken({"D30943": 2023.5}))
     assert (error.row, error.column, error.value) == (30943, "year", 2023.5)
 
 
-def test_duplicated_row(broken):
+def test_duplicated_row(broken, error_of):
     # MEX cc 2022 (row 29659) relabelled 2023 repeats MEX cc 2023 (row 30943).
     error = error_of(broken({"D29659": 2023}))
     assert (error.row, error.column, error.value) == (
@@ -261,38 +193,24 @@ def test_duplicated_row(broken):
     assert f"{WHERE}, row 30943" in str(error) and "duplicate of row 29659" in str(error)
 
 
-# --- the suite ---------------------------------------------------------------------------
+# --- the suite (that it passes on the real data: tests/test_sources.py) -------------------
 
-def run_suite(frame):
-    suite = suites.load_suite_file(SUITE)
-    return suites.validate(frame, suite, {}, key_columns=suite["meta"]["key_columns"])
-
-
-def test_suite_passes_on_the_real_data(tidy):
-    outcome = run_suite(tidy.table)
-    assert outcome.passed, suites.summary(outcome)
-    assert len(outcome.outcomes) == len(suites.load_suite_file(SUITE)["expectations"])
-
-
-def test_suite_catches_an_estimate_out_of_range(broken):
+def test_suite_catches_an_estimate_out_of_range(broken, run_suite):
     outcome = run_suite(tidy_wgi(broken({"F30943": 3.5})).table)
     ranges = [o for o in outcome.failures if o.kwargs.get("row_condition")]
     assert [o.sample for o in ranges] == [[{"value": 3.5, "iso3": "MEX", "year": 2023,
                                             "indicator_id": "wgi_cc_estimate"}]]
 
 
-def test_every_expectation_can_fail(tidy):
+def test_every_expectation_can_fail(tidy, run_suite):
     good = tidy.table.head(30)
     row = good.iloc[[0]]
     bad = [row,  # a duplicate key
-           *[row.assign(**{c: None}) for c in ["iso3", "year", "indicator_id", "value", "unit"]],
+           *nulls(row, ["iso3", "year", "indicator_id", "value", "unit"]),
            row.assign(iso3="FRA", year=2000), row.assign(indicator_id="wgi_xx_estimate", year=2001),
            row.assign(unit="percent", year=2002), row.assign(year=1989)]
     wrong_values = [("estimate", 3.0), ("pctrank", 101.0), ("stderr", 0.0), ("nsources", 0.5)]
     for suffix, wrong in wrong_values:
         bad.append(row.assign(indicator_id=f"wgi_cc_{suffix}", value=wrong, year=2003,
                               unit=dict(wb_wgi.MEASURES.values())[suffix]))
-    frame = pd.concat([good, *bad], ignore_index=True).assign(extra=1)
-    outcome = run_suite(frame)
-    assert outcome.could_not_run is None
-    assert [o.describe() for o in outcome.outcomes if o.success] == []
+    assert_no_expectation_passes(run_suite, good, bad)

@@ -42,7 +42,7 @@ from paccto_data.defs.publication import build_area
 from paccto_data.quality import suites
 from paccto_data.settings import EXPECTATIONS_DIR
 from paccto_data.warehouse.tables import read_table, write_table
-from tests.support import build, failed_steps, tmp_settings
+from tests.support import build, failed_steps
 
 SUITES = sorted(EXPECTATIONS_DIR.glob("*.json"))
 ROWS_PER_EXPECTATION = 3  # real rows each row-level expectation contributes to the fixture
@@ -351,21 +351,26 @@ def test_every_expectation_type_in_every_suite_has_a_mutator():
 # --- the corpus, on the real built tables ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """One full offline build (assets, blocking and warn checks, releases, quality report),
-    and every table with a suite read back with its foreign-key value sets."""
-    settings = tmp_settings(tmp_path_factory.mktemp("corpus"))
-    instance = dg.DagsterInstance.ephemeral()
-    result = build(settings, instance)
-    assert result.success, failed_steps(result)
+def read_tables(settings, names=None) -> dict:
+    """Every table with a suite (or those named), read back from the build database with its
+    suite and its foreign-key value sets."""
     tables = {}
     with duckdb.connect(str(settings.build_db), read_only=True) as conn:
         for path in SUITES:
+            if names is not None and path.stem not in names:
+                continue
             suite = suite_of(path)
             tables[path.stem] = (read_table(conn, path.stem), suite, suites.warehouse_parameters(
                 conn, suites.parameter_names(suite)))
-    return settings, instance, result, tables
+    return tables
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_build):
+    """The session's full offline build (assets, blocking and warn checks, releases, quality
+    report), and its tables (read_tables)."""
+    return (warehouse_build.settings, warehouse_build.instance, warehouse_build.result,
+            read_tables(warehouse_build.settings))
 
 
 UNIQUENESS = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
@@ -557,16 +562,17 @@ def test_the_quality_report_covers_every_table_offline(built):
 
 
 @pytest.mark.e2e
-def test_a_failing_check_blocks_downstream_assets_and_both_releases(built):
+def test_a_failing_check_blocks_downstream_assets_and_both_releases(warehouse_build_copy):
     """A table that breaks its suite: its blocking check fails, its downstream assets do not
     run; a later run of only the releases is refused; the release stays byte for byte. Then
-    a rebuild repairs it and writes the same quality report, byte for byte."""
-    settings, instance, _, tables = built
+    a rebuild of that table and everything downstream repairs it and writes the same quality
+    report, byte for byte."""
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
     report = build_area(settings) / "quality" / "index.html"
     before = report.read_bytes(), settings.warehouse.read_bytes(), _tree(settings.publish_dir)
     # The corpus fixture of staging.unodc_homicide's range check, on the whole table.
     table, key = "staging.unodc_homicide", dg.AssetKey(["staging", "unodc_homicide"])
-    frame, suite, parameters = tables[table]
+    frame, suite, parameters = read_tables(settings, [table])[table]
     expectation = next(e for e in suite["expectations"]
                        if e["type"] == "expect_column_values_to_be_between"
                        and e["kwargs"]["column"] == "value")
@@ -602,6 +608,6 @@ def test_a_failing_check_blocks_downstream_assets_and_both_releases(built):
     assert (report.read_bytes(), settings.warehouse.read_bytes(),
             _tree(settings.publish_dir)) == before
 
-    again = build(settings, instance)
+    again = build(settings, instance, dg.AssetSelection.assets(key).downstream())
     assert again.success, failed_steps(again)
     assert report.read_bytes() == before[0]  # an unchanged rebuild: the same report
