@@ -225,6 +225,40 @@ def removal_notes(source_id: str) -> list[dict]:
     return notes
 
 
+REMOVALS_HEADER = """\
+# Rows that {source}'s publisher no longer gives, and why: one note per vintage that dropped
+# rows (README.md, "Published data"). `make refresh SOURCE={source} REFRESH_ARGS='--yes
+# --removal-reason "..."'` appends one; paccto_data/publication/versions.py reads them, and a
+# package's CHANGELOG.md gives the reason for each row it drops.
+"""
+REMOVAL_ROWS_LISTED = 1000  # a note lists its rows up to this; beyond, it covers every row
+
+
+def record_removal(source_id: str, vintage: str, reason: str, removed: list[dict],
+                   sources_dir: Path = SOURCES_DIR) -> Path:
+    """Append a note to `<sources_dir>/removals/<source_id>.yaml`: the vintage, the reason and
+    the rows (`removed`: the rows the refresh found gone; their distinct iso3 and year, when
+    they have them). Returns the file's path."""
+    rows: list[dict] = []
+    columns = [c for c in ("iso3", "year") if removed and all(c in r for r in removed)]
+    if columns:
+        seen = dict.fromkeys(tuple(r[c] for c in columns) for r in removed)
+        if len(seen) <= REMOVAL_ROWS_LISTED:
+            rows = [dict(zip(columns, values))
+                    for values in sorted(seen, key=lambda v: tuple(map(str, v)))]
+    note = {"vintage": str(vintage), "reason": " ".join(reason.split())}
+    if rows:
+        note["rows"] = rows
+    path = sources_dir / "removals" / f"{source_id}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else \
+        REMOVALS_HEADER.format(source=source_id)
+    block = yaml.safe_dump([note], allow_unicode=True, sort_keys=False, width=96,
+                           default_flow_style=None)
+    path.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+    return path
+
+
 def _vintages() -> dict[str, str]:
     from paccto_data.acquire import records
 
