@@ -28,6 +28,11 @@ blocking check passed (paccto_data/quality/status.py).
 Versions: a package asset compares its tables with the package as currently published
 (`PACCTO_PUBLISH_DIR/<name>`) and keeps, bumps (with a CHANGELOG.md line) or sets the
 version from that (publication.versions.decide_version); the release copies what the assets built.
+
+No silent loss: that comparison also gives the rows (primary keys: country-years, ...) the
+published package holds and this build drops. The asset's `no_silent_loss` check (non-blocking,
+severity WARN) reports them, with the reasons recorded for them (assets/sources/removals/;
+publication.versions); CHANGELOG.md lists them and the quality report shows them.
 """
 
 import json
@@ -52,6 +57,8 @@ from paccto_data.settings import PROJECT_ROOT, Settings
 from paccto_data.site import catalogue
 
 KINDS = {"frictionless", "csv", "parquet"}
+NO_SILENT_LOSS = "no_silent_loss"
+REMOVED_SHOWN = 50  # dropped keys shown per table in the check's description
 # Every package states the licences, citations and vintages of its sources.
 SOURCE_TABLE = dg.AssetKey(["core", "dim_source"])
 
@@ -100,12 +107,57 @@ def files_metadata(folder: Path, descriptor: dict) -> list[dict]:
              "sha256": r["hash"].removeprefix("sha256:")} for r in descriptor["resources"]]
 
 
+def no_silent_loss_key(spec: PackageSpec) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(package_key(spec), NO_SILENT_LOSS)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
+def removal_result(report) -> dg.AssetCheckResult:
+    """The `no_silent_loss` check of a package build: warns when it drops rows that the
+    published version holds."""
+    removed = list(report.removed)
+    if not removed:
+        return dg.AssetCheckResult(
+            check_name=NO_SILENT_LOSS, passed=True, severity=dg.AssetCheckSeverity.WARN,
+            description="no row of the published version is dropped" if
+            report.previous_version else "first version: nothing published to compare with",
+            metadata={"published_version": report.previous_version or "",
+                      "version": report.version, "removed_rows": 0})
+    total = sum(r["count"] for r in removed)
+    lines = []
+    for r in removed:
+        lines.append(f"- **{r['table']}**: {_rows(r['count'])} dropped"
+                     + (f" ({r['note']})" if r["note"] else "")
+                     + (f", key ({', '.join(r['key'])})" if r["key"] else ""))
+        for row in r["rows"][:REMOVED_SHOWN]:
+            lines.append(f"  - {row['key']}: {row['reason'] or 'no reason recorded'}")
+        if r["count"] > min(len(r["rows"]), REMOVED_SHOWN):
+            lines.append(f"  - … {r['count'] - min(len(r['rows']), REMOVED_SHOWN):,} more "
+                         "(CHANGELOG.md lists them)")
+    return dg.AssetCheckResult(
+        check_name=NO_SILENT_LOSS, passed=False, severity=dg.AssetCheckSeverity.WARN,
+        description=f"{report.name} {report.version} drops {_rows(total)} that version "
+        f"{report.previous_version} published",
+        metadata={"published_version": report.previous_version or "",
+                  "version": report.version, "removed_rows": total,
+                  "removed": dg.MetadataValue.json(removed),
+                  "summary": dg.MetadataValue.md("\n".join(lines))})
+
+
 def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
     deps = sorted({dg.AssetKey(t.split(".")) for t in spec.tables} | {SOURCE_TABLE},
                   key=lambda k: k.to_user_string())
 
     @dg.asset(
         key=package_key(spec),
+        check_specs=[dg.AssetCheckSpec(
+            NO_SILENT_LOSS, asset=package_key(spec), blocking=False,
+            description="Warns (never blocks) when this build drops rows (primary keys, e.g. "
+            "country-years) that the published version holds; lists them with the reasons "
+            "recorded in assets/sources/removals/ (CHANGELOG.md lists them too).")],
         deps=deps,
         group_name="publication",
         owners=OWNERS,
@@ -131,7 +183,7 @@ def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
             context.log.info(f"{spec.name} {report.previous_version or '(new)'} -> "
                              f"{report.version}:\n" + "\n".join(report.changes))
         rows = {f.resource: f.rows for f in report.files}
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(check_results=[removal_result(report)], metadata={
             "path": dg.MetadataValue.path(str(folder)),
             "version": report.version,
             "published_version": report.previous_version or "",

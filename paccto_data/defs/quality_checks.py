@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 from duckdb import Error as DuckDBError
 
 from paccto_data.defs import OWNERS
-from paccto_data.defs.publication import build_area
+from paccto_data.defs.publication import build_area, no_silent_loss_key, package_key
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.versions import QUALITY_REPORT, code_version
 from paccto_data.quality.rules import Rule, WarnResult, evaluate, load_rules
@@ -63,18 +63,25 @@ def quality_report_asset(tables: Sequence[dg.AssetKey],
                          check_keys: Sequence[dg.AssetCheckKey]) -> dg.AssetsDefinition:
     """`publication/quality_report`: <build area>/quality/index.html. It depends on every
     table, so it runs after every blocking check (and not at all when one failed: the
-    published report then stays the one of the last good build)."""
+    published report then stays the one of the last good build), and on every package, so
+    it lists the rows their builds drop (their `no_silent_loss` checks)."""
+    from paccto_data.publication.spec import package_specs
+
+    specs = list(package_specs().values())
+    removal_keys = [no_silent_loss_key(s) for s in specs]
 
     @dg.asset(
         key=["publication", "quality_report"],
-        deps=sorted(tables, key=lambda k: k.to_user_string()),
+        deps=sorted([*tables, *(package_key(s) for s in specs)],
+                    key=lambda k: k.to_user_string()),
         group_name="publication",
         owners=OWNERS,
         kinds={"html"},
         description="The quality report, quality/index.html in the build area (published "
         "with the packages): every expectation of every table and its latest outcome, the "
-        "warnings of the non-blocking quality checks, and a coverage matrix of indicators x "
-        "countries x years. Static, offline, byte-identical when nothing changed.",
+        "warnings of the non-blocking quality checks, the rows that package builds drop from "
+        "their published versions, and a coverage matrix of indicators x countries x years. "
+        "Static, offline, byte-identical when nothing changed.",
         code_version=code_version(*QUALITY_REPORT),
     )
     def quality_report(context: dg.AssetExecutionContext, paccto: PacctoConfig,
@@ -83,7 +90,8 @@ def quality_report_asset(tables: Sequence[dg.AssetKey],
         from paccto_data.site.pages import write_quality_page
 
         with duckdb.get_connection() as conn:
-            data = report.collect(context.instance, check_keys, conn, load_rules())
+            data = report.collect(context.instance, check_keys, conn, load_rules(),
+                                  removal_keys)
         path = write_quality_page(build_area(paccto.settings) / "quality", data)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(path)),

@@ -36,6 +36,8 @@ class PackageReport:
     files: tuple[FileReport, ...]
     previous_version: str | None = None
     changes: tuple[str, ...] = ()  # the CHANGELOG lines of this version, if it is new
+    # rows the previous release published that this build drops (versions.Removal.as_dict)
+    removed: tuple[dict, ...] = ()
 
 
 def vintage_date(vintage: str) -> str:
@@ -90,4 +92,5 @@ def build_package(conn: duckdb.DuckDBPyConnection, spec: PackageSpec, folder: Pa
     _write_text(folder / "CHANGELOG.md", changelog)
     return PackageReport(spec.name, version, created, folder, tuple(files),
                          before.version if before else None,
-                         tuple(entry[1]) if entry else ())
+                         tuple(entry[1]) if entry else (),
+                         tuple(c.removal.as_dict() for c in changes or () if c.removal))

@@ -14,6 +14,9 @@ Where the outcomes come from:
   (assets/quality_checks.yaml). Non-blocking checks give Dagster no reason to order them
   before the report, and their evaluation is cheap (well under a second each) and
   deterministic, so the report states exactly what those checks state.
+- Rows dropped from a published package: the latest evaluation of each package's
+  `no_silent_loss` check (evaluated with the package build, which compares it with the
+  published version; the report asset depends on the packages, so it runs after them).
 """
 
 from __future__ import annotations
@@ -68,6 +71,20 @@ class CoverageBlock:
 
 
 @dataclass
+class PackageRemoval:
+    """A package whose latest build drops rows that its published version holds."""
+
+    package: str  # the asset's name, e.g. lac_homicide
+    version: str
+    published_version: str
+    tables: list[dict]  # versions.Removal.as_dict(): table, key, count, rows (key, reason), note
+
+    @property
+    def count(self) -> int:
+        return sum(t["count"] for t in self.tables)
+
+
+@dataclass
 class ReportData:
     tables: list[TableResult]
     warnings: list[WarnResult]  # in the YAML's order
@@ -77,6 +94,7 @@ class ReportData:
     # the newest retrieval date in core.dim_source (not today: the page stays reproducible).
     stale_sources: list = field(default_factory=list)
     freshness_as_of: str = ""
+    removals: list[PackageRemoval] = field(default_factory=list)
 
     @property
     def expectations(self) -> int:
@@ -98,6 +116,18 @@ def check_results(instance, check_keys: Sequence) -> list[TableResult]:
         results.append(TableResult(s.table, s.check, s.status, s.description,
                                    [dict(r) for r in rows], s.metadata.get("could_not_run")))
     return results
+
+
+def removals(instance, check_keys: Sequence) -> list[PackageRemoval]:
+    """The packages whose latest `no_silent_loss` evaluation found dropped rows."""
+    out = []
+    for s in latest_check_statuses(instance, check_keys):
+        if s.passed or not s.metadata.get("removed"):
+            continue
+        out.append(PackageRemoval(s.table.split(".")[-1], str(s.metadata.get("version", "")),
+                                  str(s.metadata.get("published_version", "")),
+                                  [dict(t) for t in s.metadata["removed"]]))
+    return out
 
 
 def warnings(conn, rules) -> list:
@@ -172,9 +202,11 @@ def stale_sources(conn) -> tuple[list, str]:
     return [s for s in states if s.stale], day.isoformat()
 
 
-def collect(instance, check_keys: Sequence, conn, rules) -> ReportData:
+def collect(instance, check_keys: Sequence, conn, rules,
+            removal_keys: Sequence = ()) -> ReportData:
     sources = [(r[0], r[1] or "", r[2] or "") for r in conn.execute(
         "SELECT source_id, title, vintage FROM core.dim_source ORDER BY source_id").fetchall()]
     stale, as_of = stale_sources(conn)
     return ReportData(check_results(instance, check_keys), warnings(conn, rules),
-                      coverage(conn), sources, stale, as_of)
+                      coverage(conn), sources, stale, as_of,
+                      removals(instance, removal_keys) if removal_keys else [])

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--raw-dir", type=Path,
                         help="keep the downloads in <raw-dir>/<id>/ (default: a temporary "
                              "folder, removed afterwards)")
+    parser.add_argument("--removal-reason",
+                        help="why the publisher dropped rows, when it did: recorded on "
+                             "promotion in assets/sources/removals/<id>.yaml, and given for "
+                             "each dropped row in the packages' CHANGELOG.md")
     parser.add_argument("--assets-root", type=Path, default=ASSETS_DIR,
                         help="the assets folder to compare with and promote into (default: "
                              "the project's; tests use a copy)")
@@ -59,6 +63,25 @@ def _ask_vintage(current: str, stdin, stdout) -> str | None:
             return answer
         stdout.write(f"  {answer!r} is not YYYY, YYYY-MM or YYYY-MM-DD\n")
     return None
+
+
+def _record_removals(source_id: str, vintage: str, reason: str | None, report, assets_root: Path,
+                     out) -> None:
+    """When the promoted files dropped rows: record why (--removal-reason), or say how to."""
+    from paccto_data.publication.versions import record_removal
+
+    gone = [t.removed for t in report.tables if t.counts[1]]
+    if not gone:
+        return
+    if not reason:
+        print(f"The new files drop rows: record why in "
+              f"{shown(assets_root / 'sources' / 'removals' / (source_id + '.yaml'))} (or "
+              "refresh with --removal-reason); the packages' CHANGELOG.md lists them.",
+              file=out)
+        return
+    removed = [row for table in gone for row in table.to_pylist()]
+    path = record_removal(source_id, vintage, reason, removed, assets_root / "sources")
+    print(f"Recorded why the rows were dropped in {shown(path)}.", file=out)
 
 
 def main(argv: Sequence[str] | None = None, *, client: HttpClient | None = None) -> int:
@@ -116,6 +139,8 @@ def main(argv: Sequence[str] | None = None, *, client: HttpClient | None = None)
                            assets_root=args.assets_root)
         print(f"Promoted {', '.join(replaced) or 'no files (the YAML record only)'} into "
               f"{target}: retrieved {retrieved[:10]}, vintage {vintage}.", file=out)
+        _record_removals(source.id, vintage, args.removal_reason, report, args.assets_root,
+                         out)
         print(f"Review the description, notes, coverage and citation in "
               f"{shown(yaml_path(source.id, args.assets_root))}: they may still describe the "
               "old release.", file=out)

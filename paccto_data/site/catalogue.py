@@ -7,13 +7,16 @@
 - `index.html` and `index.es.html`: the page in English and in Spanish that a researcher
   opens from disk without internet (inline CSS, no scripts, no remote `src`): pages.py;
 - `charts/*.svg` (and `*.es.svg`): the charts of charts.yaml drawn from the published files
-  themselves, so a chart shows exactly what can be downloaded: chart_specs.py.
+  themselves, so a chart shows exactly what can be downloaded: chart_specs.py;
+- `countries/<ISO3>.html` (and `.es.html`): a profile of each country and area of Latin
+  America and the Caribbean, drawn from the same files: profiles.py, profiles.yaml.
 
 Everything is derived from the files in the folder and from the source catalogue
 (assets/sources/), never from the clock: the same packages give the same bytes.
 `check_catalogue(root)` is what a release checks before it is swapped in: the files parse,
-every chart listed exists and is an SVG with a title, and every link and image of both pages
-resolves to a file of the release (no remote `src`). `publish` builds packages, catalogue and
+every chart listed exists and is an SVG with a title, every profile listed exists, and every
+link and image of the catalogue pages and of the profiles resolves to a file of the release
+(no remote `src`). `publish` builds packages, catalogue and
 release in one call (the Dagster assets do the same in steps).
 """
 
@@ -36,7 +39,8 @@ from paccto_data.site import SiteError
 from paccto_data.site.chart_specs import CHARTS_DIR, draw_charts
 from paccto_data.site.dcat import catalogue_record, dcat_record
 from paccto_data.site.packages import packages_in, reports_in
-from paccto_data.site.pages import catalogue_page
+from paccto_data.site.pages import catalogue_page, profile_page
+from paccto_data.site.profiles import PROFILES_DIR, build_profiles
 from paccto_data.site.strings import LANGUAGES, PAGES
 
 CATALOGUE_FILES = ("catalog.json", "catalog.jsonld", *PAGES.values())
@@ -57,21 +61,29 @@ def write_catalogue(root: Path) -> dict:
     packages = packages_in(root)
     if not packages:
         raise SiteError(f"{root}: no package to catalogue")
-    chart_list = draw_charts({p.name: p for p in packages})
+    by_name = {p.name: p for p in packages}
+    chart_list = draw_charts(by_name)
+    profiles = build_profiles(by_name)
     reports = reports_in(root)
-    if (root / CHARTS_DIR).exists():
-        shutil.rmtree(root / CHARTS_DIR)
+    for folder in (CHARTS_DIR, PROFILES_DIR):
+        if (root / folder).exists():
+            shutil.rmtree(root / folder)
     for c in chart_list:
         for lang in LANGUAGES:
             _write(root / c.path(lang), c.svg[lang])
-    record = catalogue_record(packages, chart_list, reports)
+    for profile in profiles:
+        for lang in LANGUAGES:
+            _write(root / profile.path(lang), profile_page(lang, profile))
+    record = catalogue_record(packages, chart_list, reports, [
+        {"iso3": p.iso3, "name": p.name("en"), "name_es": p.name("es"), "path": p.path("en"),
+         "path_es": p.path("es")} for p in profiles])
     _write(root / "catalog.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     _write(root / "catalog.jsonld",
            json.dumps(dcat_record(packages), indent=2, ensure_ascii=False) + "\n")
     withheld = record["not_published"]
     for lang in LANGUAGES:
         _write(root / PAGES[lang],
-               catalogue_page(lang, packages, chart_list, reports, withheld))
+               catalogue_page(lang, packages, chart_list, reports, withheld, profiles))
     return record
 
 
@@ -126,28 +138,57 @@ def check_catalogue(root: Path) -> list[str]:
                 continue
             if svg.tag != f"{SVG}svg" or svg.find(f"{SVG}title") is None:
                 problems.append(f"{chart[key]}: not an SVG with a <title>")
-    for name in PAGES.values():
-        links = page_links(root / name)
-        for tag, attribute, value in links.links:
-            parts = urlsplit(value)
-            if attribute == "src" and (parts.scheme or value.startswith("//")):
-                problems.append(f"{name}: <{tag} src={value!r}> is not a file of the release")
-                continue
-            if parts.scheme in ("http", "https", "mailto"):
-                continue  # licence texts, publishers' pages: links, never loaded by the page
-            if parts.scheme:
-                problems.append(f"{name}: <{tag} {attribute}={value!r}>: unexpected scheme")
-                continue
-            if not parts.path:  # "#anchor"
-                if parts.fragment and parts.fragment not in links.ids:
-                    problems.append(f"{name}: link to #{parts.fragment}, which is not on the "
-                                    "page")
-                continue
-            target = (root / unquote(parts.path)).resolve()
-            if not target.is_relative_to(root.resolve()) or not target.is_file():
-                problems.append(f"{name}: <{tag} {attribute}={value!r}> does not resolve to "
-                                "a file of the release")
+    pages = list(PAGES.values())
+    for profile in record.get("profiles", []):
+        for key in ("path", "path_es"):
+            if (root / profile[key]).is_file():
+                pages.append(profile[key])
+            else:
+                problems.append(f"{profile[key]}: missing")
+    ids: dict[Path, set[str]] = {}
+    for name in pages:
+        problems += link_problems(root, name, ids)
     return problems
+
+
+def link_problems(root: Path, name: str, ids: dict[Path, set[str]] | None = None) -> list[str]:
+    """What is wrong with the links and images of the page `root/name`: a remote `src`, an
+    anchor not on the page or on the page linked to, a relative link that is not a file of
+    the release. `ids` keeps the ids of the pages read (each is read once)."""
+    ids = {} if ids is None else ids
+    problems = []
+    page = root / name
+    links = page_links(page)
+    for tag, attribute, value in links.links:
+        parts = urlsplit(value)
+        if attribute == "src" and (parts.scheme or value.startswith("//")):
+            problems.append(f"{name}: <{tag} src={value!r}> is not a file of the release")
+            continue
+        if parts.scheme in ("http", "https", "mailto"):
+            continue  # licence texts, publishers' pages: links, never loaded by the page
+        if parts.scheme:
+            problems.append(f"{name}: <{tag} {attribute}={value!r}>: unexpected scheme")
+            continue
+        if not parts.path:  # "#anchor"
+            if parts.fragment and parts.fragment not in links.ids:
+                problems.append(f"{name}: link to #{parts.fragment}, which is not on the "
+                                "page")
+            continue
+        target = (page.parent / unquote(parts.path)).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.is_file():
+            problems.append(f"{name}: <{tag} {attribute}={value!r}> does not resolve to "
+                            "a file of the release")
+        elif parts.fragment and target.suffix == ".html" and \
+                parts.fragment not in _ids(target, ids):
+            problems.append(f"{name}: <{tag} {attribute}={value!r}>: no #{parts.fragment} on "
+                            "that page")
+    return problems
+
+
+def _ids(path: Path, known: dict[Path, set[str]]) -> set[str]:
+    if path not in known:
+        known[path] = page_links(path).ids
+    return known[path]
 
 
 # --- building and releasing in one call (the Dagster assets do it in steps) -----------------

@@ -23,7 +23,7 @@ from paccto_data.site.strings import strings
 DOCUMENTS = ("README.md", "datapackage.json", "CITATION.cff", "CHANGELOG.md")
 MEDIA_TYPES = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet",
                ".json": "application/json", ".md": "text/markdown",
-               ".cff": "application/x-yaml", ".html": "text/html", ".svg": "image/svg+xml"}
+               ".cff": "application/yaml", ".html": "text/html", ".svg": "image/svg+xml"}
 
 
 @dataclass(frozen=True)

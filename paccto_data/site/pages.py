@@ -3,6 +3,9 @@
 - `catalogue_page(lang, ...)`: index.html and index.es.html, every package with its
   description, licence, coverage, citation and relative download links, and the charts;
   its words come from strings.yaml.
+- `profile_page(lang, profile)`: countries/<ISO3>.html and .es.html, a country's headline
+  figures, charts (inline SVG from the one renderer), gaps, activities and packages
+  (profiles.py collects them).
 - `quality_page(data)`: quality/index.html, the data-quality report (English only), from the
   data that paccto_data/quality/report.py collects; `write_quality_page` writes it.
 
@@ -27,6 +30,7 @@ from paccto_data.quality.report import ABSENT, PRESENT, SUPPRESSED, CoverageBloc
 from paccto_data.site import SiteError
 from paccto_data.site.chart_specs import Chart
 from paccto_data.site.packages import Package
+from paccto_data.site.profiles import Profile, number
 from paccto_data.site.strings import PAGES, strings
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -49,12 +53,20 @@ def environment() -> jinja2.Environment:
 
 
 def catalogue_page(lang: str, packages: list[Package], charts: list[Chart],
-                   reports: list[dict], withheld: list[dict]) -> str:
+                   reports: list[dict], withheld: list[dict],
+                   profiles: list[Profile] | None = None) -> str:
     other = next(code for code in PAGES if code != lang)
     return environment().get_template("catalogue.html").render(
         lang=lang, other=other, pages=PAGES, t=strings(lang), packages=packages,
         charts=charts, reports=reports, withheld=withheld, coverage_text=coverage_text,
-        count=count, authors=authors, svg_size=svg_size)
+        count=count, authors=authors, svg_size=svg_size, profiles=profiles or [])
+
+
+def profile_page(lang: str, profile: Profile) -> str:
+    other = next(code for code in PAGES if code != lang)
+    return environment().get_template("country.html").render(
+        lang=lang, other=other, pages=PAGES, t=strings(lang), profile=profile,
+        c=profile.country, name=profile.name(lang), number=number)
 
 
 def count(value: int, lang: str) -> str:
