@@ -1,55 +1,72 @@
-"""Time a cold build and a no-change rebuild of every asset; print peak memory.
+"""Time a cold build and a no-change rebuild of every asset, and the code-location load, as
+ratios to the floor (bench/floor.py) timed in the same run; print peak memory.
 
     make bench            (or: .venv/bin/python bench/build.py)
 
 Each build runs `dagster asset materialize --select '*'` in a fresh process, as `make run`
-does, against a temporary directory, so the figures include process start and imports.
+does, against a temporary directory, so the figures include process start and imports. The
+code-location load is `import paccto_data.definitions` in a fresh process (what `dagster dev`
+and every run pay before the first step). Wall seconds move with the machine's load; the
+ratios to the floor, and CPU seconds, much less.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from floor import ROOT, Timed, floor, timed  # noqa: E402
 
 
-def timed_build(workdir: Path) -> tuple[float, float]:
-    env = {
-        **os.environ,
+def environment(workdir: Path) -> dict:
+    (workdir / "dagster").mkdir(exist_ok=True)
+    return {
         "PACCTO_WAREHOUSE": str(workdir / "warehouse.duckdb"),
         "PACCTO_BUILD_DB": str(workdir / "build" / "warehouse.duckdb"),
         "PACCTO_RAW_DIR": str(workdir / "raw"),
         "PACCTO_PUBLISH_DIR": str(workdir / "published"),
         "DAGSTER_HOME": str(workdir / "dagster"),
     }
-    (workdir / "dagster").mkdir(exist_ok=True)
+
+
+def build(workdir: Path) -> Timed:
     dagster = Path(sys.executable).parent / "dagster"
-    start = time.perf_counter()
-    process = subprocess.Popen([str(dagster), "asset", "materialize", "-m",
-                                "paccto_data.definitions", "--select", "*"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)  # this child's own peak memory
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"build failed (exit {os.waitstatus_to_exitcode(status)})")
-    return seconds, usage.ru_maxrss / 1024
+    return timed([str(dagster), "asset", "materialize", "-m", "paccto_data.definitions",
+                  "--select", "*"], env=environment(workdir))
+
+
+def code_location_load(repeat: int = 3) -> Timed:
+    runs = [timed([sys.executable, "-c", "import paccto_data.definitions"])
+            for _ in range(repeat)]
+    return min(runs, key=lambda t: t.seconds)
+
+
+def line(label: str, t: Timed, base: Timed) -> str:
+    return (f"{label:28} {t.seconds:6.2f} s {t.seconds / base.seconds:5.1f}x   "
+            f"CPU {t.cpu:6.2f} s {t.cpu / base.cpu:5.1f}x   peak RSS {t.peak_mib:5.0f} MiB")
 
 
 def main() -> None:
+    base = floor()
+    load = code_location_load()
     with tempfile.TemporaryDirectory(prefix="paccto-bench-") as tmp:
         workdir = Path(tmp)
-        cold, cold_mem = timed_build(workdir)
-        warm, warm_mem = timed_build(workdir)
+        cold = build(workdir)
+        warm = build(workdir)
         size = (workdir / "warehouse.duckdb").stat().st_size
-    print(f"cold build:             {cold:6.1f} s   peak RSS {cold_mem:6.0f} MiB")
-    print(f"rebuild, nothing new:   {warm:6.1f} s   peak RSS {warm_mem:6.0f} MiB")
-    print(f"released warehouse:     {size / 1e6:6.2f} MB")
-    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cores)")
+    after = floor()  # the load may have changed during the builds: the floor again
+    base = min(base, after, key=lambda t: t.seconds)
+    print(f"{'':28} {'wall':>8} {'/floor':>6}   {'':3} {'CPU':>6} {'/floor':>7}")
+    print(line("floor (2 trivial assets)", base, base))
+    print(line("code-location load", load, base))
+    print(line("cold build", cold, base))
+    print(line("rebuild, nothing new", warm, base))
+    print(f"released warehouse: {size / 1e6:.2f} MB "
+          f"(python {sys.version.split()[0]}, {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
