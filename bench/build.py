@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from floor import ROOT, Timed, floor, timed  # noqa: E402
+from floor import Timed, floor, timed  # noqa: E402
 
 
 def environment(workdir: Path) -> dict:
