@@ -113,6 +113,7 @@ def add_the_source(root: Path) -> list[str]:
         "citation": "paccto-data tests (2026). Police personnel per 100,000 population.",
         "vintage": "2026-01-01",
         "retrieved": "2026-01-01",
+        "release": {"cadence": "annual", "expected_month": 6, "grace_days": 90},
         "files": [{"id": "data", "name": FILE, "url": f"https://example.org/police/{FILE}",
                    "sha256": hashlib.sha256(snapshot.read_bytes()).hexdigest(),
                    "bytes": snapshot.stat().st_size, "format": "csv"}],
