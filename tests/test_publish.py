@@ -729,8 +729,8 @@ def test_a_release_rebuilt_from_unchanged_inputs_is_byte_identical(built, releas
 @pytest.mark.e2e
 def test_the_release_holds_every_package_the_quality_report_and_the_catalogue(built):
     top = {p.name for p in built.publish_dir.iterdir()}
-    assert top == set(SPECS) | {"quality", "charts", "catalog.json", "catalog.jsonld",
-                                "index.html", "index.es.html"}
+    assert top == set(SPECS) | {"quality", "charts", "countries", "catalog.json",
+                                "catalog.jsonld", "index.html", "index.es.html"}
     assert (built.publish_dir / "quality" / "index.html").is_file()
     assert catalog.check_catalogue(built.publish_dir) == []
 

@@ -332,7 +332,8 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
                 if e["__typename"] == "MaterializationEvent"} == set(ASSETS)
         assert [(e["evaluation"]["checkName"], "/".join(e["evaluation"]["assetKey"]["path"]),
                  e["evaluation"]["success"]) for e in events
-                if e["__typename"] == "AssetCheckEvaluationEvent"] == [
+                if e["__typename"] == "AssetCheckEvaluationEvent"
+                and e["evaluation"]["checkName"] == "great_expectations"] == [
             ("great_expectations", CHECKED, True)]
         node = _graphql(url, CHECK_QUERY, {"key": {"path": CHECKED.split("/")}})
         [check_node] = node["assetNodeOrError"]["assetChecksOrError"]["checks"]

@@ -102,23 +102,40 @@ def _expected_tree() -> dict[str, set[str]]:
 
 
 def _sidebar_tree(browser: DevTools, session: str, groups: set[str]) -> dict[str, set[str]]:
-    """Open every group of the sidebar (clicking its caret), then read the tree."""
-    for group in sorted(groups):
+    """Open every group of the sidebar (clicking its caret), then read the tree; a group that
+    shows no asset yet (a click that landed before the tree rendered) is clicked again."""
+
+    def click(group: str) -> None:
         row = (f"[...document.querySelectorAll('{SIDEBAR_ROW}')].find(r => "
                f"r.querySelector('[aria-label=asset_group]') && "
                f"r.querySelector('[title]')?.getAttribute('title') === {json.dumps(group)})")
         _click(browser, session, f"{row}.querySelector('[aria-label=arrow_drop_down]')"
                                  ".closest('button')")
         time.sleep(0.3)
-    tree: dict[str, set[str]] = defaultdict(set)
-    current = None
-    for row in json.loads(browser.evaluate(session, SIDEBAR_TREE)):
-        if row["group"]:
-            current = row["name"]
-            tree[current]
-        elif current is not None:
-            tree[current].add(row["name"])
-    return dict(tree)
+
+    def read() -> dict[str, set[str]]:
+        tree: dict[str, set[str]] = defaultdict(set)
+        current = None
+        for row in json.loads(browser.evaluate(session, SIDEBAR_TREE)):
+            if row["group"]:
+                current = row["name"]
+                tree[current]
+            elif current is not None:
+                tree[current].add(row["name"])
+        return dict(tree)
+
+    for group in sorted(groups):
+        click(group)
+    tree = read()
+    for _ in range(5):
+        closed = sorted(g for g in groups if not tree.get(g))
+        if not closed:
+            break
+        for group in closed:
+            click(group)
+        time.sleep(1)
+        tree = read()
+    return tree
 
 
 def _launch_through_the_ui(browser: DevTools, session: str, url: str) -> str:
