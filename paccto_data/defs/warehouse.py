@@ -25,8 +25,9 @@ def table_key(qualified: str) -> dg.AssetKey:
 
 
 def model_code_version(model: Model) -> str:
-    # core.dim_source is the catalogue itself: every source's YAML is its input
-    catalogue = [SOURCES_DIR] if "source_catalogue" in model.frames else []
+    # core.dim_source(_file) is the catalogue itself: every source's YAML is its input
+    reads_catalogue = {"source_catalogue", "source_file_catalogue"} & set(model.frames)
+    catalogue = [SOURCES_DIR] if reads_catalogue else []
     return code_version(SQL_DIR / model.relative_path, *MODELS_SHARED, *catalogue,
                         suite(model.qualified))
 

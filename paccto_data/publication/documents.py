@@ -30,8 +30,14 @@ def licence_entry(source: SourceRecord) -> dict:
 
 
 def source_entry(source: SourceRecord) -> dict:
-    return {"title": source.title, "path": source.homepage, "version": source.vintage,
-            "publisher": source.publisher, "citation": source.citation}
+    """A `sources` entry; `files` lists each file the rows' `source_file` may name, where it
+    is downloaded and its sha256."""
+    entry = {"title": source.title, "path": source.homepage, "version": source.vintage,
+             "publisher": source.publisher, "citation": source.citation}
+    if source.files:
+        entry["files"] = [{"name": name, "path": url, "hash": f"sha256:{sha256}"}
+                          for name, url, sha256 in source.files]
+    return entry
 
 
 def _unique(entries: Iterable[dict]) -> list[dict]:
@@ -225,6 +231,50 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+LOCATOR_FIELDS = ("source_file", "source_locator")
+
+
+def provenance_section(spec: PackageSpec, tables: dict,
+                       sources: dict[str, SourceRecord]) -> list[str]:
+    """README lines telling a researcher how to go from a value to the cell of the source
+    file it was read from (for the tables whose rows carry `source_file`/`source_locator`),
+    with a worked example from the data and each named file's download and sha256."""
+    located = [r for r in spec.resources
+               if all(f in {x.name for x in r.fields} for f in LOCATOR_FIELDS)]
+    if not located:
+        return []
+    names = {n for r in located
+             for n in tables[r.name].column("source_file").to_pylist() if n}
+    lines = ["## From a value to its source cell", "",
+             "Every row of " + ", ".join(f"`{r.name}`" for r in located) + " says where its "
+             "value was read: `source_file` is the file as the source publishes it (listed "
+             "below, with where to download it and the sha256 of the copy the platform read) "
+             "and `source_locator` the place in that file:", "",
+             "- `line N`: the physical line of a CSV file (the header is line 1); "
+             "`line N, column 2022` where a line holds a value per year, in the column headed "
+             "2022;",
+             "- `Sheet1!F29738`: a workbook cell, by sheet name, column letter and row number "
+             "as the spreadsheet shows them (a sheet name with spaces is quoted, "
+             "`'CPI Timeseries 2012 - 2023'!AR9`, as spreadsheets write it). Paste the "
+             "reference into the name box of Excel or LibreOffice to go to the cell.", ""]
+    table = tables[located[0].name]
+    if table.num_rows:
+        row = table.slice(0, 1).to_pylist()[0]
+        key = ", ".join(f"{k} = {row[k]}" for k in located[0].primary_key)
+        lines += [f"For example, the row of `data/{located[0].name}.csv` with {key} was read "
+                  f"from `{row['source_file']}`, {row['source_locator']}.", ""]
+    lines += ["Download the file, check its sha256 (`sha256sum <file>`: the publisher may have "
+              "revised it since; the platform's repository keeps the copy it read under "
+              "`assets/snapshots/<source_id>/`), then open it at the locator. Where the "
+              "download is a ZIP archive, the file is the member of that name.", "",
+              "| file | source | download | sha256 |", "|---|---|---|---|"]
+    for source_id in sorted(sources):
+        for name, url, sha256 in sources[source_id].files:
+            if name in names:
+                lines.append(f"| `{name}` | {source_id} | <{url}> | `{sha256}` |")
+    return lines + [""]
+
+
 def readme(spec: PackageSpec, descriptor: dict, tables: dict, derivation: dict,
            sources: dict[str, SourceRecord], files: list[FileReport]) -> str:
     lines = [
@@ -258,6 +308,7 @@ def readme(spec: PackageSpec, descriptor: dict, tables: dict, derivation: dict,
             lines.append(f"| `{f.name}` | {kind} | {_cell(f.unit or '')} | "
                          f"{_cell(f.description)} | {', '.join(derivation[r.name][f.name])} |")
         lines.append("")
+    lines += provenance_section(spec, tables, sources)
     lines += ["## How it was made", "", spec.method, "",
               "Each table is the result of this query against the platform's warehouse, "
               "sorted by its primary key:", ""]

@@ -27,14 +27,22 @@ class SourceRecord:
     redistribution: str
     citation: str
     vintage: str
+    # (file name, url, sha256) of each of its files: the `source_file` of the rows read
+    # from it, and what a researcher checks a download against
+    files: tuple[tuple[str, str, str], ...] = ()
 
 
 def source_records(conn: duckdb.DuckDBPyConnection) -> dict[str, SourceRecord]:
+    files: dict[str, list] = {}
+    for source_id, *file in conn.sql(
+            "SELECT source_id, file_name, url, sha256 FROM core.dim_source_file "
+            "ORDER BY source_id, file_id").fetchall():
+        files.setdefault(source_id, []).append(tuple(file))
     rows = conn.sql(
         "SELECT source_id, title, publisher, homepage, licence, licence_spdx, licence_url, "
         "redistribution, citation, vintage FROM core.dim_source ORDER BY source_id"
     ).fetchall()
-    return {row[0]: SourceRecord(*row) for row in rows}
+    return {row[0]: SourceRecord(*row, files=tuple(files.get(row[0], ()))) for row in rows}
 
 
 def column_sources(package: str, resource: ResourceSpec, table) -> dict[str, list[str]]:

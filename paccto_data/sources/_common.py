@@ -141,6 +141,38 @@ class Sheet:
     name: str
     header_row: int
     preamble: tuple = ()
+    letters: tuple = ()  # the column letter of each header column, in frame order
+
+    def letter(self, column: str) -> str:
+        """The column letter ("F") of the header column `column`."""
+        return dict(zip(self.frame.columns, self.letters))[column]
+
+    def cells(self, column: str, rows: pd.Series) -> pd.Series:
+        """`Sheet!F29738`, the cell of `column` on each of `rows` (sheet row numbers)."""
+        return cell_locators(self.name, self.letter(column), rows)
+
+
+def line_locators(rows: pd.Series, columns: pd.Series | None = None) -> pd.Series:
+    """`line N`: the physical line of a CSV record (the header is line 1); where a line holds
+    several values (a column per year), `line N, column 2022` names the column too."""
+    locators = "line " + rows.astype("int64").astype(str)
+    return locators if columns is None else locators + ", column " + columns.astype(str)
+
+
+def cell_locators(sheet: str, letter: str, rows: pd.Series) -> pd.Series:
+    """`Sheet1!F29738`: the workbook cell in column `letter` of each of `rows`, written as
+    a spreadsheet reference (a sheet name with spaces or punctuation is quoted:
+    `'CPI Timeseries 2012 - 2023'!AR9`), so that it can be pasted into the name box."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):
+        sheet = "'" + sheet.replace("'", "''") + "'"
+    return f"{sheet}!{letter}" + rows.astype("int64").astype(str)
+
+
+def with_provenance(table: pd.DataFrame, path: Path, locators: pd.Series) -> pd.DataFrame:
+    """`table` with `source_file` (the file's name, as in the source YAML) and
+    `source_locator` (where in it the row's value is: `line N` or `Sheet!F29738`);
+    `locators` is aligned with `table` by index."""
+    return table.assign(source_file=path.name, source_locator=locators.astype(str))
 
 
 def _column_letter(index: int) -> str:
@@ -259,7 +291,8 @@ def read_sheet(path: Path, required, *, sheet: str | None = None,
     frame = pd.DataFrame(body, columns=header, dtype=object) if body \
         else pd.DataFrame(columns=header, dtype=object)
     frame["file_row"] = pd.Series(rows, dtype="int64")
-    return Sheet(frame, name, header_index + 1, tuple(tuple(r) for r in cells[:header_index]))
+    return Sheet(frame, name, header_index + 1, tuple(tuple(r) for r in cells[:header_index]),
+                 tuple(_column_letter(i) for i in range(len(header))))
 
 
 def to_integer(frame: pd.DataFrame, column: str, file: Path, row_column: str = "file_row",
@@ -294,13 +327,17 @@ def require_unique(frame: pd.DataFrame, keys, file: Path, row_column: str = "fil
         expected=f"one row per ({', '.join(keys)})")
 
 
-def indicator_table(rows: pd.DataFrame, indicator_id: str, unit: str) -> pd.DataFrame:
+def indicator_table(rows: pd.DataFrame, indicator_id: str, unit: str, path: Path,
+                    locators: pd.Series) -> pd.DataFrame:
     """The staging columns of a single-indicator source (iso3, year, indicator_id, value,
-    unit) from rows that have `iso3`, `year` and `value`, sorted by country and year."""
-    return pd.DataFrame({
+    unit, source_file, source_locator) from rows that have `iso3`, `year` and `value`, and
+    the rows' `locators`, sorted by country and year."""
+    table = pd.DataFrame({
         "iso3": rows["iso3"].astype(str),
         "year": rows["year"].astype("int32"),
         "indicator_id": indicator_id,
         "value": rows["value"],
         "unit": unit,
-    }).sort_values(["iso3", "year"]).reset_index(drop=True)
+    })
+    table = with_provenance(table, path, locators)
+    return table.sort_values(["iso3", "year"]).reset_index(drop=True)

@@ -11,7 +11,8 @@ and one observation per row below it. The value column is `VALUE` (numbers) or `
 found by its column names, wherever it sits in the first rows); `tidy_long` turns it into the
 staging table of `core.fact_indicator`, driven by a `Layout` that each source module declares:
 
-    iso3, year, indicator_id, value, unit, flag, sex, age, category, dimension
+    iso3, year, indicator_id, value, unit, flag, sex, age, category, dimension,
+    source_file, source_locator (the value's cell, e.g. `data_glotip!L4910`)
 
 Every row dropped on purpose is counted by reason; anything unexpected raises a
 `SourceDataError` naming file, sheet, row, column and value.
@@ -32,7 +33,14 @@ import pandas as pd
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError, UnknownCountryError
 from paccto_data.sources import DISAGGREGATIONS, Tidy
-from paccto_data.sources._common import read_sheet, resolve_countries, to_integer, to_number
+from paccto_data.sources._common import (
+    cell_locators,
+    read_sheet,
+    resolve_countries,
+    to_integer,
+    to_number,
+    with_provenance,
+)
 
 LABELS = ("Iso3_code", "Country", "Region", "Subregion", "Indicator", "Dimension", "Category",
           "Sex", "Age", "Unit of measurement", "Source")
@@ -102,6 +110,7 @@ class LongSheet:
     header_row: int
     stamp: str  # the release date above the header (A2), ISO 8601
     frame: pd.DataFrame
+    value_letter: str = ""  # the column letter of the value cells
 
 
 def clean_label(value) -> str:
@@ -143,7 +152,8 @@ def read_long(path: Path, value_column: str) -> LongSheet:
         columns[column] = frame[column].map(cleaned).astype(object)
     frame = frame[["Year", value_column, "file_row"]].assign(**columns)
     stamp = _stamp(sheet.preamble, path, sheet.name, sheet.header_row)
-    return LongSheet(path, sheet.name, sheet.header_row, stamp, frame)
+    return LongSheet(path, sheet.name, sheet.header_row, stamp, frame,
+                     sheet.letter(value_column))
 
 
 def _fail(long: LongSheet, frame: pd.DataFrame, mask, column: str, problem: str,
@@ -310,5 +320,7 @@ def tidy_long(long: LongSheet, layout: Layout) -> Tidy:
     frame = frame[~missing]
     table = frame.assign(year=frame["year"].astype("int32"))[COLUMNS]
     table = table.astype({c: "str" for c in COLUMNS if c not in ("year", "value")})
+    table = with_provenance(table, long.path,
+                            cell_locators(long.sheet, long.value_letter, frame["file_row"]))
     table = table.sort_values(KEY).reset_index(drop=True)
     return Tidy(table, rows_read=len(long.frame), dropped=dropped)

@@ -17,7 +17,13 @@ import pandas as pd
 from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
 from paccto_data.sources import Tidy
-from paccto_data.sources._common import read_sheet, require_unique, resolve_countries, to_number
+from paccto_data.sources._common import (
+    read_sheet,
+    require_unique,
+    resolve_countries,
+    to_number,
+    with_provenance,
+)
 
 SOURCE_ID = "ti_cpi"
 # File id -> (edition, time-series sheet), newest first: the order decides which workbook's
@@ -46,7 +52,8 @@ def indicator_ids() -> list[str]:
 def read_edition(path, edition: int, sheet_name: str,
                  dropped: Counter) -> tuple[pd.DataFrame, int]:
     """One workbook's time-series sheet -> (long frame of its LAC cells: iso3, year,
-    indicator_id, unit, value (NaN for an empty cell); the number of cells read). Rows left
+    indicator_id, unit, value (NaN for an empty cell), source_file, source_locator; the
+    number of cells read). Rows left
     out are counted in `dropped`, once per cell."""
     # The header is found by its names: row 4 in the 2023 workbook, row 3 in 2022.
     sheet = read_sheet(path, [NAME, CODE, f"CPI score {edition}"], sheet=sheet_name)
@@ -82,10 +89,11 @@ def read_edition(path, edition: int, sheet_name: str,
     rows_dropped["not_lac"] += int(outside.sum())
     dropped.update({reason: n * cells for reason, n in rows_dropped.items()})
     lac = by_code[~outside]
-    parts = [pd.DataFrame({
+    parts = [with_provenance(pd.DataFrame({
         "iso3": lac["iso3"], "year": year, "indicator_id": indicator, "unit": unit,
         "value": to_number(lac, column, path, sheet=sheet.name, missing=("",)),
-    }) for column, ((indicator, unit), year) in columns.items()]
+    }), path, sheet.cells(column, lac["file_row"]))
+        for column, ((indicator, unit), year) in columns.items()]
     long = pd.concat(parts, ignore_index=True)
     return long, len(raw) * cells
 
@@ -117,6 +125,8 @@ def tidy_cpi(files) -> Tidy:
         "value": kept["value"],
         "unit": kept["unit"],
         "flag": kept["flag"],
+        "source_file": kept["source_file"],
+        "source_locator": kept["source_locator"],
     }).sort_values(["iso3", "year", "indicator_id"]).reset_index(drop=True)
     return Tidy(table, rows_read=rows_read, dropped=dropped)
 

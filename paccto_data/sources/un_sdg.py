@@ -18,12 +18,14 @@ from paccto_data.countries import lac_iso3
 from paccto_data.errors import SourceDataError
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
+    line_locators,
     read_csv_table,
     require_columns,
     require_unique,
     resolve_countries,
     to_integer,
     to_number,
+    with_provenance,
 )
 
 SOURCE_ID = "un_sdg"
@@ -97,7 +99,7 @@ def tidy_series(path, series: Series, dropped: Counter) -> tuple[pd.DataFrame, i
         "flag": lac["nature"].astype(str),
         "sex": lac["sex"].astype(str),
     })
-    return table, len(raw)
+    return with_provenance(table, path, line_locators(lac["file_row"])), len(raw)
 
 
 def tidy_sdg(files) -> Tidy:

@@ -12,7 +12,13 @@ import pandas as pd
 from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError, UnknownCountryError
 from paccto_data.sources import Tidy
-from paccto_data.sources._common import read_sheet, resolve_countries, to_integer, to_number
+from paccto_data.sources._common import (
+    read_sheet,
+    resolve_countries,
+    to_integer,
+    to_number,
+    with_provenance,
+)
 
 SOURCE_ID = "unodc_drug_seizures"
 SHEET = "Export"
@@ -93,7 +99,8 @@ def tidy_seizures(files) -> Tidy:
     publisher row: iso3, year, drug_group, drug_subgroup, drug (the publisher's names), entry
     (1, 2, … where the file repeats a country, year and drug: nothing tells the repeats apart),
     drug_label, kilograms, is_total (the row is labelled a total of other rows: never add it to
-    them) and is_precursor (a precursor chemical, not a drug). Taiwan (not an M49 area), areas
+    them), is_precursor (a precursor chemical, not a drug), and source_file and
+    source_locator (the Kilograms cell, e.g. `Export!F1234`). Taiwan (not an M49 area), areas
     outside LAC and empty quantities are dropped and counted by reason."""
     path = files["data"]
     sheet = read_sheet(path, COLUMNS, sheet=SHEET)
@@ -134,6 +141,7 @@ def tidy_seizures(files) -> Tidy:
         "is_total": is_total.astype(bool),
         "is_precursor": lac[GROUP].eq(PRECURSORS),
     })
+    table = with_provenance(table, path, sheet.cells("Kilograms", lac["file_row"]))
     table = table.sort_values(KEY).reset_index(drop=True)
     return Tidy(table, rows_read=len(raw), dropped=dropped)
 

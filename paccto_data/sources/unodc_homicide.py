@@ -10,6 +10,7 @@ from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
     indicator_table,
+    line_locators,
     read_csv_table,
     require_columns,
     require_unique,
@@ -49,7 +50,7 @@ def tidy_homicide(files) -> Tidy:
     missing = lac["value"].isna()
     dropped["missing_value"] += int(missing.sum())
     lac = lac[~missing]
-    table = indicator_table(lac, INDICATOR_ID, UNIT)
+    table = indicator_table(lac, INDICATOR_ID, UNIT, path, line_locators(lac["file_row"]))
     return Tidy(table, rows_read=len(raw), dropped=dropped)
 
 

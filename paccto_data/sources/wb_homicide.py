@@ -15,6 +15,7 @@ from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
     indicator_table,
+    line_locators,
     read_wb_bulk_csv,
     require_unique,
     resolve_countries,
@@ -44,7 +45,8 @@ def tidy_wb_homicide(files) -> Tidy:
     value = to_number(lac, "raw_value", path)
     dropped["missing_value"] += int(value.isna().sum())
     lac = lac.assign(value=value)[value.notna()]
-    table = indicator_table(lac, INDICATOR_ID, UNIT)
+    table = indicator_table(lac, INDICATOR_ID, UNIT, path,
+                            line_locators(lac["file_row"], lac["year"]))
     return Tidy(table, rows_read=len(long), dropped=dropped)
 
 

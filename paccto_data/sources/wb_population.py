@@ -9,11 +9,13 @@ import pandas as pd
 from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
+    line_locators,
     read_csv_frame,
     read_wb_bulk_csv,
     require_columns,
     resolve_countries,
     to_number,
+    with_provenance,
 )
 
 SOURCE_ID = "wb_population"
@@ -70,7 +72,9 @@ def tidy_population(files) -> Tidy:
         "indicator_id": "population",
         "value": lac["value"],
         "unit": "persons",
-    }).sort_values(["iso3", "year"]).reset_index(drop=True)
+    })
+    table = with_provenance(table, path, line_locators(lac["file_row"], lac["year"]))
+    table = table.sort_values(["iso3", "year"]).reset_index(drop=True)
     return Tidy(table, rows_read=len(long), dropped=dropped)
 
 

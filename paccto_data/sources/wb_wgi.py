@@ -15,6 +15,7 @@ from paccto_data.sources._common import (
     resolve_countries,
     to_integer,
     to_number,
+    with_provenance,
 )
 
 SOURCE_ID = "wb_wgi"
@@ -63,13 +64,14 @@ def tidy_wgi(files) -> Tidy:
         value = to_number(lac, column, path, sheet=sheet.name, missing=MISSING)
         dropped["missing_value"] += int(value.isna().sum())
         keep = value.notna()
-        parts.append(pd.DataFrame({
+        part = pd.DataFrame({
             "iso3": lac["iso3"][keep],
             "year": lac["year"][keep].astype("int32"),
             "indicator_id": "wgi_" + lac["indicator"][keep].astype(str) + "_" + suffix,
             "value": value[keep],
             "unit": unit,
-        }))
+        })
+        parts.append(with_provenance(part, path, sheet.cells(column, lac["file_row"][keep])))
     table = pd.concat(parts).sort_values(["iso3", "year", "indicator_id"]).reset_index(drop=True)
     return Tidy(table, rows_read=len(raw) * per_row, dropped=dropped)
 

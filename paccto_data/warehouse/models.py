@@ -45,7 +45,8 @@ def fact_indicator_union(tables: Sequence[tuple[StagingTable, list[str]]]) -> st
         optional = ["flag" if "flag" in columns else "CAST(NULL AS VARCHAR) AS flag"]
         optional += [d if d in columns else f"'total' AS {d}" for d in DISAGGREGATIONS]
         return (f"SELECT iso3, year, indicator_id, '{table.source_id}' AS source_id, value, "
-                f"unit, {', '.join(optional)} FROM staging.{quote(table.name)}")
+                f"unit, {', '.join(optional)}, source_file, source_locator "
+                f"FROM staging.{quote(table.name)}")
 
     return "\n    UNION ALL BY NAME\n    ".join(
         select(t, set(columns)) for t, columns in tables)
@@ -65,13 +66,17 @@ def _pivot(columns: dict[str, str]) -> str:
 
 
 def headline_value_columns() -> str:
-    """marts.country_year: each headline indicator's value and source, side by side."""
-    return _pivot({"value": "", "source_id": "_source_id"})
+    """marts.country_year: each headline indicator's value, its source and the place in the
+    source file it was read from, side by side."""
+    return _pivot({"value": "", "source_id": "_source_id", "source_file": "_source_file",
+                   "source_locator": "_source_locator"})
 
 
 def headline_latest_columns() -> str:
-    """marts.programme_coverage: each headline indicator's latest value, year and source."""
-    return _pivot({"value": "", "year": "_year", "source_id": "_source_id"})
+    """marts.programme_coverage: each headline indicator's latest value, year and source, and
+    the place in the source file it was read from."""
+    return _pivot({"value": "", "year": "_year", "source_id": "_source_id",
+                   "source_file": "_source_file", "source_locator": "_source_locator"})
 
 
 def _feeding(tables: dict[str, StagingTable], fact: str) -> list[StagingTable]:

@@ -74,11 +74,30 @@ def source_catalogue() -> pd.DataFrame:
     } for s in sources().values()])
 
 
+def source_file_catalogue() -> pd.DataFrame:
+    """Every file of every source in assets/sources/: its name (the `source_file` of the
+    rows read from it), where it is downloaded, the ZIP member it is, its sha256 and size
+    (core.dim_source_file)."""
+    from paccto_data.acquire.records import sources
+
+    return pd.DataFrame([{
+        "source_id": s.id,
+        "file_id": f.id,
+        "file_name": f.name,
+        "url": f.url,
+        "zip_member": f.member,
+        "format": f.format,
+        "sha256": f.sha256,
+        "bytes": f.bytes,
+    } for s in sources().values() for f in s.files]).astype({"zip_member": "object"})
+
+
 # Reference frames a SQL model may read (declared in its header: `-- frames: name`).
 FRAMES = {
     "country_groups": country_groups,
     "indicator_catalogue": indicator_catalogue,
     "source_catalogue": source_catalogue,
+    "source_file_catalogue": source_file_catalogue,
 }
 
 
@@ -195,6 +214,22 @@ def data_dictionary_markdown() -> str:
         "",
         "Country keys are ISO 3166-1 alpha-3 everywhere; a missing value means the source "
         "publishes none, never zero.",
+        "",
+        "**From a value to its source cell.** Every row of `core.fact_indicator` and "
+        "`core.fact_drug_seizure` (and of the staging tables they are built from) names the "
+        "file it was read from (`source_file`, as named in `assets/sources/<source_id>.yaml`, "
+        "which records its sha256 and where to download it) and where in that file the value "
+        "is (`source_locator`): `line N` for a CSV (the physical line; the header is line 1), "
+        "`line N, column 2022` where a line holds a value per year, or the workbook cell, "
+        "`Sheet1!F29738`. Open the file at that line, or paste the cell reference into the "
+        "spreadsheet's name box. Rows derived from several inputs name their inputs instead: "
+        "`marts.country_year` and `marts.programme_coverage` carry, for each headline value, "
+        "the `source_file` and `source_locator` of the fact row it is; their activity counts "
+        "count the `core.bridge_activity_country` rows of the country (and year); "
+        "`marts.region_year` lists in `weighted_iso3` the countries whose fact rows (same "
+        "indicator, source and year) and population entered the aggregate; "
+        "`marts.activity_context` names its values by key: the `core.fact_indicator` total "
+        "of the row's country, indicator and source in `baseline_year` and `latest_year`.",
     ]
     for (schema, name), rows in frame.groupby(["schema_name", "table_name"], sort=False):
         table = rows[rows["column_name"].isna()].iloc[0]

@@ -9,7 +9,7 @@
 -- columns follow assets/activities/vocabularies.yaml (tests check that they match).
 CREATE OR REPLACE TABLE marts.country_year AS
 WITH headline AS (
-    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value
+    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value, f.source_file, f.source_locator
     FROM core.fact_indicator AS f
     JOIN headline_indicators AS h USING (indicator_id, source_id)
     WHERE f.sex = 'total' AND f.age = 'total' AND f.category = 'total' AND f.dimension = 'total'

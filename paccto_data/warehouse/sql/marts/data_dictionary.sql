@@ -47,6 +47,15 @@ COMMENT ON COLUMN core.dim_source.redistribution IS 'open (may be republished), 
 COMMENT ON COLUMN core.dim_source.citation IS 'How to cite the source.';
 COMMENT ON COLUMN core.dim_source.vintage IS 'The publisher''s release (year, month or day) the platform holds.';
 COMMENT ON COLUMN core.dim_source.retrieved IS 'When the bundled file was taken (YYYY-MM-DD).';
+COMMENT ON TABLE core.dim_source_file IS 'One row per file of every source (assets/sources/<source_id>.yaml): its name, which is the source_file of every fact row read from it, where it is downloaded, and its sha256 and size.';
+COMMENT ON COLUMN core.dim_source_file.source_id IS 'Source (core.dim_source).';
+COMMENT ON COLUMN core.dim_source_file.file_id IS 'The file''s id within its source.';
+COMMENT ON COLUMN core.dim_source_file.file_name IS 'The file''s name, as in the source YAML and in the source_file columns.';
+COMMENT ON COLUMN core.dim_source_file.url IS 'Where the publisher serves the file (or the ZIP that holds it).';
+COMMENT ON COLUMN core.dim_source_file.zip_member IS 'For a file taken out of a ZIP download, the pattern of the member''s name; null for a file downloaded as it is.';
+COMMENT ON COLUMN core.dim_source_file.format IS 'File format (csv, xlsx, …).';
+COMMENT ON COLUMN core.dim_source_file.sha256 IS 'SHA-256 of the file the build read (hex).';
+COMMENT ON COLUMN core.dim_source_file.bytes IS 'Size of that file. Unit: bytes.';
 COMMENT ON TABLE core.fact_indicator IS 'Every indicator value for Latin America and the Caribbean, long: one row per country, year, indicator, source and disaggregation. Caveat: A missing country-year means the publisher reports none; it is not zero. Two sources may publish the same indicator (homicide_rate): filter on source_id. Totals have sex, age, category and dimension = ''total''.';
 COMMENT ON COLUMN core.fact_indicator.iso3 IS 'Country (core.dim_country).';
 COMMENT ON COLUMN core.fact_indicator.year IS 'Calendar year the value refers to.';
@@ -59,6 +68,8 @@ COMMENT ON COLUMN core.fact_indicator.sex IS 'Sex disaggregation; ''total'' when
 COMMENT ON COLUMN core.fact_indicator.age IS 'Age disaggregation; ''total'' when the value is for all ages.';
 COMMENT ON COLUMN core.fact_indicator.category IS 'Other disaggregation of the publisher (e.g. form of exploitation); ''total'' otherwise.';
 COMMENT ON COLUMN core.fact_indicator.dimension IS 'Further breakdown of the publisher; ''total'' otherwise.';
+COMMENT ON COLUMN core.fact_indicator.source_file IS 'The source file the value was read from, as named in its source YAML (assets/sources/<source_id>.yaml, with its sha256); for a file taken from a ZIP download, the name of the member.';
+COMMENT ON COLUMN core.fact_indicator.source_locator IS 'Where in source_file the value is: `line N` for a CSV (the physical line, the header is line 1), `line N, column 2022` where a line holds a value per year; for a workbook the cell that holds the value, `Sheet1!F29738` (a sheet name with spaces is quoted, `''CPI Timeseries 2012 - 2023''!AR9`, as spreadsheets write it).';
 COMMENT ON TABLE core.fact_drug_seizure IS 'Drug and precursor seizures in kilograms for LAC, by country, year, drug group, sub-group and drug (UNODC World Drug Report 2024, annex table 7.1, 2018–2022), one row per publisher row. Caveat: Never add rows marked is_total to the rows they total. Seizures reflect enforcement as much as trafficking, and countries report different drug lists.';
 COMMENT ON COLUMN core.fact_drug_seizure.iso3 IS 'Country (core.dim_country).';
 COMMENT ON COLUMN core.fact_drug_seizure.year IS 'Year of the seizures.';
@@ -71,6 +82,8 @@ COMMENT ON COLUMN core.fact_drug_seizure.kilograms IS 'Quantity seized. Unit: ki
 COMMENT ON COLUMN core.fact_drug_seizure.is_total IS 'The publisher labels the row as a total of other rows.';
 COMMENT ON COLUMN core.fact_drug_seizure.is_precursor IS 'A precursor chemical, not a drug.';
 COMMENT ON COLUMN core.fact_drug_seizure.source_id IS 'Source of the row (unodc_drug_seizures).';
+COMMENT ON COLUMN core.fact_drug_seizure.source_file IS 'The source file the value was read from, as named in its source YAML (assets/sources/<source_id>.yaml, with its sha256); for a file taken from a ZIP download, the name of the member.';
+COMMENT ON COLUMN core.fact_drug_seizure.source_locator IS 'Where in source_file the quantity is: `line N` for a CSV (the physical line, the header is line 1), `line N, column 2022` where a line holds a value per year; for a workbook the cell that holds the kilograms, `Sheet1!F29738` (a sheet name with spaces is quoted, `''CPI Timeseries 2012 - 2023''!AR9`, as spreadsheets write it).';
 COMMENT ON TABLE core.dim_activity IS 'One row per programme activity of the EL PAcCTO register (assets/activities/activities.csv): what it was, when, in which line of action, component and crime areas, who hosted it and the public page that reports it. Caveat: Compiled from public pages: dense for 2019–2022, thin for phase 2 and the Caribbean; several dates are approximated to the month (newsletter month) and countries under-count participation. Row-level caveats in assets/activities/SOURCE.md.';
 COMMENT ON COLUMN core.dim_activity.activity_id IS 'Activity id, ACT- and four digits.';
 COMMENT ON COLUMN core.dim_activity.title IS 'Short English paraphrase of what the page reports.';
@@ -131,14 +144,24 @@ COMMENT ON COLUMN marts.country_year.lac_subregion IS 'Caribbean, Central Americ
 COMMENT ON COLUMN marts.country_year.is_programme_partner IS 'EL PAcCTO 2.0 partner country.';
 COMMENT ON COLUMN marts.country_year.homicide_rate IS 'Intentional homicide rate (SDG 16.1.1). Unit: victims per 100,000 population.';
 COMMENT ON COLUMN marts.country_year.homicide_rate_source_id IS 'Source of homicide_rate (unodc_homicide); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.homicide_rate_source_file IS 'The source file homicide_rate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.homicide_rate_source_locator IS 'Where in that file homicide_rate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.country_year.wgi_cc_estimate IS 'Worldwide Governance Indicators, control of corruption, estimate (higher is better). Unit: standard normal units (about -2.5 to 2.5). Caveat: No values for 1997, 1999 and 2001; compare years with the standard errors in core.fact_indicator.';
 COMMENT ON COLUMN marts.country_year.wgi_cc_estimate_source_id IS 'Source of wgi_cc_estimate (wb_wgi); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.wgi_cc_estimate_source_file IS 'The source file wgi_cc_estimate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.wgi_cc_estimate_source_locator IS 'Where in that file wgi_cc_estimate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.country_year.wgi_rl_estimate IS 'Worldwide Governance Indicators, rule of law, estimate (higher is better). Unit: standard normal units (about -2.5 to 2.5).';
 COMMENT ON COLUMN marts.country_year.wgi_rl_estimate_source_id IS 'Source of wgi_rl_estimate (wb_wgi); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.wgi_rl_estimate_source_file IS 'The source file wgi_rl_estimate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.wgi_rl_estimate_source_locator IS 'Where in that file wgi_rl_estimate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.country_year.cpi_score IS 'Transparency International Corruption Perceptions Index score. Unit: score (0 highly corrupt to 100 very clean). Caveat: CC BY-ND 4.0 — for analysis in the warehouse only, never republished.';
 COMMENT ON COLUMN marts.country_year.cpi_score_source_id IS 'Source of cpi_score (ti_cpi); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.cpi_score_source_file IS 'The source file cpi_score was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.cpi_score_source_locator IS 'Where in that file cpi_score is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.country_year.population IS 'Total population, mid-year (World Bank SP.POP.TOTL). Unit: persons.';
 COMMENT ON COLUMN marts.country_year.population_source_id IS 'Source of population (wb_population); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.population_source_file IS 'The source file population was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.country_year.population_source_locator IS 'Where in that file population is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.country_year.n_activities IS 'Programme activities that name the country that year, as host or participant. Unit: activities. Caveat: The register under-counts participation: some pages give only a count of countries, and it is thin for phase 2 and the Caribbean (assets/activities/SOURCE.md). Zero means no activity in the register, not none at all.';
 COMMENT ON COLUMN marts.country_year.n_activities_hosted IS 'Of those, activities the country hosted that year. Unit: activities.';
 COMMENT ON COLUMN marts.country_year.n_activities_phase_1 IS 'Of those, activities of phase 1 (started before 2023-11-11) that year. Unit: activities.';
@@ -172,6 +195,7 @@ COMMENT ON COLUMN marts.region_year.coverage_threshold IS 'Smallest population_c
 COMMENT ON COLUMN marts.region_year.countries_in_region IS 'Countries and areas of the region (M49, territories included). Unit: countries.';
 COMMENT ON COLUMN marts.region_year.countries_reporting IS 'Countries of the region with a value that year. Unit: countries.';
 COMMENT ON COLUMN marts.region_year.countries_weighted IS 'Of those, countries with a World Bank population that year (the ones averaged). Unit: countries.';
+COMMENT ON COLUMN marts.region_year.weighted_iso3 IS 'The countries whose value entered the aggregate (they report the rate and have a population that year): their core.fact_indicator rows of this indicator_id, source_id and year, and their wb_population rows, each naming its source cell. Unit: list of ISO 3166-1 alpha-3 codes.';
 COMMENT ON COLUMN marts.region_year.population_region IS 'Population of the region''s countries that have a World Bank population that year. Unit: persons.';
 COMMENT ON COLUMN marts.region_year.population_reporting IS 'Population of the countries averaged. Unit: persons.';
 COMMENT ON COLUMN marts.region_year.status IS 'ok; below_coverage (reporting countries hold less than the threshold); no_values (no country reports); no_population (no World Bank population for the year).';
@@ -211,18 +235,28 @@ COMMENT ON COLUMN marts.programme_coverage.last_activity_id IS 'That activity (c
 COMMENT ON COLUMN marts.programme_coverage.homicide_rate IS 'Latest intentional homicide rate. Unit: victims per 100,000 population.';
 COMMENT ON COLUMN marts.programme_coverage.homicide_rate_year IS 'Year of homicide_rate.';
 COMMENT ON COLUMN marts.programme_coverage.homicide_rate_source_id IS 'Source of homicide_rate (unodc_homicide).';
+COMMENT ON COLUMN marts.programme_coverage.homicide_rate_source_file IS 'The source file homicide_rate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.programme_coverage.homicide_rate_source_locator IS 'Where in that file homicide_rate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.programme_coverage.wgi_cc_estimate IS 'Latest WGI control of corruption estimate (higher is better). Unit: standard normal units (about -2.5 to 2.5).';
 COMMENT ON COLUMN marts.programme_coverage.wgi_cc_estimate_year IS 'Year of wgi_cc_estimate.';
 COMMENT ON COLUMN marts.programme_coverage.wgi_cc_estimate_source_id IS 'Source of wgi_cc_estimate (wb_wgi).';
+COMMENT ON COLUMN marts.programme_coverage.wgi_cc_estimate_source_file IS 'The source file wgi_cc_estimate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.programme_coverage.wgi_cc_estimate_source_locator IS 'Where in that file wgi_cc_estimate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.programme_coverage.wgi_rl_estimate IS 'Latest WGI rule of law estimate (higher is better). Unit: standard normal units (about -2.5 to 2.5).';
 COMMENT ON COLUMN marts.programme_coverage.wgi_rl_estimate_year IS 'Year of wgi_rl_estimate.';
 COMMENT ON COLUMN marts.programme_coverage.wgi_rl_estimate_source_id IS 'Source of wgi_rl_estimate (wb_wgi).';
+COMMENT ON COLUMN marts.programme_coverage.wgi_rl_estimate_source_file IS 'The source file wgi_rl_estimate was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.programme_coverage.wgi_rl_estimate_source_locator IS 'Where in that file wgi_rl_estimate is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.programme_coverage.cpi_score IS 'Latest Corruption Perceptions Index score. Unit: score (0 highly corrupt to 100 very clean). Caveat: CC BY-ND 4.0 — for analysis in the warehouse only, never republished.';
 COMMENT ON COLUMN marts.programme_coverage.cpi_score_year IS 'Year of cpi_score.';
 COMMENT ON COLUMN marts.programme_coverage.cpi_score_source_id IS 'Source of cpi_score (ti_cpi).';
+COMMENT ON COLUMN marts.programme_coverage.cpi_score_source_file IS 'The source file cpi_score was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.programme_coverage.cpi_score_source_locator IS 'Where in that file cpi_score is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 COMMENT ON COLUMN marts.programme_coverage.population IS 'Latest total population. Unit: persons.';
 COMMENT ON COLUMN marts.programme_coverage.population_year IS 'Year of population.';
 COMMENT ON COLUMN marts.programme_coverage.population_source_id IS 'Source of population (wb_population).';
+COMMENT ON COLUMN marts.programme_coverage.population_source_file IS 'The source file population was read from (core.fact_indicator.source_file); null when there is no value.';
+COMMENT ON COLUMN marts.programme_coverage.population_source_locator IS 'Where in that file population is, e.g. a CSV line or a workbook cell (core.fact_indicator.source_locator); null when there is no value.';
 CREATE OR REPLACE TABLE marts.data_dictionary AS
 SELECT schema_name, table_name, CAST(NULL AS VARCHAR) AS column_name,
        CAST(NULL AS INTEGER) AS column_index, CAST(NULL AS VARCHAR) AS data_type, comment

@@ -7,14 +7,15 @@
 -- headline source (assets/activities/crime_area_indicators.yaml, `headline`), whatever the year.
 CREATE OR REPLACE TABLE marts.programme_coverage AS
 WITH headline AS (
-    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value
+    SELECT f.iso3, f.year, f.indicator_id, f.source_id, f.value, f.source_file, f.source_locator
     FROM core.fact_indicator AS f
     JOIN headline_indicators AS h USING (indicator_id, source_id)
     WHERE f.sex = 'total' AND f.age = 'total' AND f.category = 'total' AND f.dimension = 'total'
 ),
 latest AS (
     SELECT iso3, indicator_id,
-           arg_max(value, year) AS value, max(year) AS year, any_value(source_id) AS source_id
+           arg_max(value, year) AS value, max(year) AS year, any_value(source_id) AS source_id,
+           arg_max(source_file, year) AS source_file, arg_max(source_locator, year) AS source_locator
     FROM headline GROUP BY iso3, indicator_id
 ),
 latest_wide AS (

@@ -55,6 +55,8 @@ aggregated AS (
         count(DISTINCT iso3) AS countries_in_region,
         count(value) AS countries_reporting,
         count(value) FILTER (WHERE population IS NOT NULL) AS countries_weighted,
+        list(iso3 ORDER BY iso3) FILTER (WHERE value IS NOT NULL AND population IS NOT NULL)
+            AS weighted_iso3,
         sum(population) AS population_region,
         sum(population) FILTER (WHERE value IS NOT NULL) AS population_reporting,
         sum(value * population) FILTER (WHERE value IS NOT NULL)
@@ -80,6 +82,7 @@ SELECT
     coalesce(population_coverage, 0) AS population_coverage,
     coverage_threshold,
     countries_in_region, countries_reporting, countries_weighted,
+    coalesce(weighted_iso3, CAST([] AS VARCHAR[])) AS weighted_iso3,
     population_region, coalesce(population_reporting, 0) AS population_reporting,
     status,
     CASE status
