@@ -16,7 +16,7 @@ from functools import cache
 import pandas as pd
 import yaml
 
-from paccto_data.csv_reader import read_csv_frame
+from paccto_data.csv_reader import read_csv_frame, read_csv_table
 from paccto_data.errors import UnknownCountryError
 from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR
 
@@ -49,7 +49,8 @@ def normalise_name(value: str) -> str:
 
 
 def read_m49(path=M49_PATH) -> pd.DataFrame:
-    return read_csv_frame(path, sep=";", dtype=str, keep_default_na=False)
+    """The UNSD M49 table (semicolon-separated), text cells, plus `file_row` (its line)."""
+    return read_csv_table(path, delimiter=";")
 
 
 def read_crosswalk(path=CROSSWALK_PATH) -> pd.DataFrame:

@@ -118,9 +118,21 @@ def assert_suite_passes(frame: pd.DataFrame, table: str, parameters: dict | None
     assert len(outcome.outcomes) == len(expectations)
 
 
+def broken_provenance(good: pd.DataFrame) -> list[pd.DataFrame]:
+    """Where the rows carry their provenance, its first row: again (a repeated source cell),
+    without a source file, without a locator, with a locator that names no line or cell,
+    and naming a file no source has."""
+    if "source_locator" not in good.columns:
+        return []
+    row = good.iloc[[0]]
+    return [row, row.assign(source_file=None), row.assign(source_locator=None),
+            row.assign(source_locator="somewhere"), row.assign(source_file="elsewhere.csv")]
+
+
 def assert_no_expectation_passes(run, good: pd.DataFrame, bad: list[pd.DataFrame]):
-    """Real rows `good` plus the broken rows `bad` (and a column no suite allows): the suite
-    runs and not one of its expectations passes."""
+    """Real rows `good` plus the broken rows `bad` and `broken_provenance(good)` (and a
+    column no suite allows): the suite runs and not one of its expectations passes."""
+    bad = [*bad, *broken_provenance(good)]
     outcome = run(pd.concat([good, *bad], ignore_index=True).assign(extra=1))
     assert outcome.could_not_run is None
     assert [o.describe() for o in outcome.outcomes if o.success] == []

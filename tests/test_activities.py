@@ -106,7 +106,8 @@ def test_values_cited_from_the_register(table):
     assert first["crime_areas"] == "cybercrime;asset_recovery;organised_crime_general"
     assert (first["host_iso3"], first["format"], first["language_of_source"]) == (
         "CRI", "workshop", "pt")
-    assert pd.isna(first["source_date"]) and first["register_row"] == 2
+    assert pd.isna(first["source_date"])
+    assert (first["source_file"], first["source_locator"]) == ("activities.csv", "line 2")
     # line 3: ACT-0002 …,2017-10,,1,2,… source date 2017-10-24: a date known to the month.
     second = activity(table, "ACT-0002")
     assert (second["start_date"], second["date_precision"]) == (pd.Timestamp("2017-10-01"), "month")

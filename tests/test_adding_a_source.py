@@ -30,8 +30,8 @@ UNIT = "officers per 100,000 population"
 # country_code,year,value: four LAC rows, and Spain (outside LAC: dropped and counted).
 SNAPSHOT = ("country_code,year,police_per_100k\n"
             "JAM,2021,254.5\nJAM,2022,250.1\nMEX,2022,279.3\nPER,2022,410.0\nESP,2022,500.0\n")
-LAC_ROWS = [("JAM", 2021, 254.5), ("JAM", 2022, 250.1), ("MEX", 2022, 279.3),
-            ("PER", 2022, 410.0)]
+LAC_ROWS = [("JAM", 2021, 254.5, FILE, "line 2"), ("JAM", 2022, 250.1, FILE, "line 3"),
+            ("MEX", 2022, 279.3, FILE, "line 4"), ("PER", 2022, 410.0, FILE, "line 5")]
 
 MODULE = f'''\
 """A fixture source: police personnel per 100,000 population (tests/test_adding_a_source.py)."""
@@ -44,6 +44,7 @@ from paccto_data.countries import lac_iso3
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
     indicator_table,
+    line_locators,
     read_csv_table,
     require_columns,
     require_unique,
@@ -69,7 +70,7 @@ def tidy_police(files) -> Tidy:
     lac = lac.assign(year=to_integer(lac, "year", path),
                      value=to_number(lac, "police_per_100k", path))
     require_unique(lac, ["iso3", "year"], path)
-    table = indicator_table(lac, "{INDICATOR}", "{UNIT}")
+    table = indicator_table(lac, "{INDICATOR}", "{UNIT}", path, line_locators(lac["file_row"]))
     return Tidy(table, rows_read=len(raw), dropped=dropped)
 
 
@@ -160,7 +161,8 @@ def test_a_source_added_where_the_readme_says_is_built_checked_and_released(tmp_
 
     with duckdb.connect(str(project.warehouse), read_only=True) as conn:
         rows = conn.execute(
-            "SELECT iso3, year, value FROM core.fact_indicator WHERE source_id = ? "
+            "SELECT iso3, year, value, source_file, source_locator FROM core.fact_indicator "
+            "WHERE source_id = ? "
             "AND indicator_id = ? AND unit = ? ORDER BY iso3, year",
             [SOURCE_ID, INDICATOR, UNIT]).fetchall()
         assert rows == LAC_ROWS

@@ -117,3 +117,25 @@ def test_locators_follow_the_spreadsheet_and_csv_conventions():
     assert list(line_locators(rows)) == ["line 29738", "line 4"]
     assert list(line_locators(rows, pd.Series([2022, 1990]))) == \
         ["line 29738, column 2022", "line 4, column 1990"]
+
+
+def test_the_register_rows_name_their_line_and_the_cell_that_names_each_country():
+    source = records.source("paccto_activities")
+    files = {f.id: source.snapshot_dir / f.name for f in source.files}
+    tables = staging_tables()
+    activities = tables["paccto_activities"].tidy(files).table
+    countries = tables["paccto_activity_countries"].tidy(files).table
+    register = files["register"]
+    header = next(csv.reader([csv_lines(register)[0]]))
+    assert set(activities["source_file"]) == set(countries["source_file"]) == {register.name}
+    for activity_id, locator in zip(activities["activity_id"], activities["source_locator"]):
+        fields = dict(zip(header, read_locator(register, locator)))
+        assert fields["activity_id"] == activity_id, f"{locator} holds {fields['activity_id']}"
+    for activity_id, iso3, locator in zip(countries["activity_id"], countries["iso3"],
+                                          countries["source_locator"]):
+        line, column = LINE.match(locator).groups()
+        fields = dict(zip(header, read_locator(register, f"line {line}")))
+        assert fields["activity_id"] == activity_id
+        assert iso3 in fields[column].split(";"), f"{locator} holds {fields[column]!r}, not {iso3}"
+    assert set(countries["source_locator"].str.extract(r"column (\w+)$")[0]) == \
+        {"countries", "host_country"}

@@ -105,7 +105,8 @@ def test_headers_are_found_by_name(files):
 
 def test_shape(tidy):
     t = tidy.table
-    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag"]
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag",
+                               "source_file", "source_locator"]
     assert sorted(t["iso3"].unique()) == LAC_30
     assert set(t["iso3"]) <= lac_iso3()
     assert (t["year"].min(), t["year"].max()) == (2012, 2023)

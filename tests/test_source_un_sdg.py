@@ -76,7 +76,8 @@ def test_regions_are_not_countries(tidy):
 
 def test_shape(tidy):
     t = tidy.table
-    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex"]
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex",
+                               "source_file", "source_locator"]
     assert set(t["iso3"]) <= lac_iso3()
     assert (t["year"].min(), t["year"].max()) == (1990, 2018)
     assert not t.duplicated(["iso3", "year", "indicator_id", "sex"]).any()

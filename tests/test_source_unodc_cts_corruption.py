@@ -72,7 +72,8 @@ def test_the_release_stamp_is_the_catalogue_vintage(long):
 def test_shape(tidy):
     t = tidy.table
     assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex",
-                               "age", "category", "dimension"]
+                               "age", "category", "dimension",
+                               "source_file", "source_locator"]
     assert sorted(t["indicator_id"].unique()) == cts.indicator_ids()
     assert len(cts.indicator_ids()) == 28
     assert {"theft", "burglary"}.isdisjoint("".join(cts.indicator_ids()).split("_"))

@@ -187,7 +187,8 @@ def test_repeated_rows_are_kept_as_numbered_entries(tidy):
 def test_shape(tidy):
     t = tidy.table
     assert list(t.columns) == ["iso3", "year", "drug_group", "drug_subgroup", "drug", "entry",
-                               "drug_label", "kilograms", "is_total", "is_precursor"]
+                               "drug_label", "kilograms", "is_total", "is_precursor",
+                               "source_file", "source_locator"]
     assert t.notna().all().all()
     assert set(t["year"]) == {2018, 2019, 2020, 2021, 2022}
     assert sorted(t["iso3"].unique()) == [
@@ -332,7 +333,9 @@ def test_core_suite_passes_on_the_real_data(tidy):
     # The staging suite passes on the real data: tests/test_sources.py.
     fact = tidy.table.assign(source_id="unodc_drug_seizures")
     parameters = {"core__dim_country__iso3": sorted(resolver().iso3),
-                  "core__dim_source__source_id": sorted(records.sources())}
+                  "core__dim_source__source_id": sorted(records.sources()),
+                  "core__dim_source_file__file_name": sorted(
+                      f.name for s in records.sources().values() for f in s.files)}
     sources.assert_suite_passes(fact, "core.fact_drug_seizure", parameters)
 
 
@@ -353,7 +356,10 @@ def test_suite_catches_negative_kilograms(broken):
 def test_suite_catches_a_duplicate_key(tidy):
     frame = pd.concat([tidy.table, tidy.table.iloc[[0]]], ignore_index=True)
     failures = run_suite(frame).failures
-    assert [o.type for o in failures] == ["expect_compound_columns_to_be_unique"]
+    # the key repeats, and so does the workbook cell the row names
+    assert [(o.type, o.kwargs["column_list"]) for o in failures] == [
+        ("expect_compound_columns_to_be_unique", KEY),
+        ("expect_compound_columns_to_be_unique", ["source_file", "source_locator"])]
 
 
 def test_every_expectation_can_fail(tidy):
@@ -370,7 +376,8 @@ def test_every_expectation_can_fail(tidy):
            row.assign(drug_subgroup="Reported total cocaine", is_total=False, entry=10),
            row.assign(is_total=True, drug_label="Cannabis", entry=11),
            row.assign(drug_group="Precursors", is_precursor=True, is_total=True,
-                      drug_label="Total precursors", entry=12)]
+                      drug_label="Total precursors", entry=12),
+           row.assign(source_locator="somewhere", entry=13)]
     wrong = run_suite(pd.concat([good, *bad], ignore_index=True).assign(extra=1))
     # The presence checks need a frame without cocaine, precursors or totals.
     plain = good[(good["drug_group"] != "Cocaine-type") & ~good["is_total"]

@@ -123,7 +123,8 @@ def test_the_release_stamp_is_the_catalogue_vintage(long):
 def test_shape(tidy):
     t = tidy.table
     assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex",
-                               "age", "category", "dimension"]
+                               "age", "category", "dimension",
+                               "source_file", "source_locator"]
     assert sorted(t["indicator_id"].unique()) == glotip.indicator_ids() == [
         "human_trafficking_offences", "human_trafficking_persons_convicted",
         "human_trafficking_persons_in_formal_contact", "human_trafficking_persons_prosecuted",

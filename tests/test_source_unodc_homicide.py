@@ -48,9 +48,17 @@ def test_values_cited_from_the_file(tidy):
     assert value(t, "ABW", 1990) == 0.0          # line 254: Aruba,ABW,1990,0
 
 
+def test_each_value_names_its_line(tidy):
+    t = tidy.table.set_index(["iso3", "year"])
+    assert tuple(t.loc[("JAM", 2022), ["source_file", "source_locator"]]) == (
+        "homicide-rate-unodc.csv", "line 2205")
+    assert t.loc[("SLV", 1995), "source_locator"] == "line 1354"
+
+
 def test_shape(tidy):
     t = tidy.table
-    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit"]
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit",
+                               "source_file", "source_locator"]
     assert set(t["indicator_id"]) == {"homicide_rate"}
     assert set(t["unit"]) == {"victims per 100,000 population"}
     assert t["iso3"].nunique() == 46

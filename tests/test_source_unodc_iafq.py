@@ -101,7 +101,8 @@ def test_the_release_stamp_is_the_catalogue_vintage(long):
 def test_shape(tidy):
     t = tidy.table
     assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit", "flag", "sex",
-                               "age", "category", "dimension"]
+                               "age", "category", "dimension",
+                               "source_file", "source_locator"]
     assert sorted(t["indicator_id"].unique()) == iafq.indicator_ids()
     assert len(iafq.indicator_ids()) == 10
     assert set(t["iso3"]) <= lac_iso3() and t["iso3"].nunique() == 27

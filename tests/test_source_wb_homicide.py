@@ -84,7 +84,8 @@ def test_aggregates_do_not_leak(tidy):
 
 def test_shape(tidy):
     t = tidy.table
-    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit"]
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit",
+                               "source_file", "source_locator"]
     assert set(t["indicator_id"]) == {"homicide_rate"}
     assert set(t["unit"]) == {"victims per 100,000 population"}
     assert t["iso3"].nunique() == 41

@@ -52,9 +52,19 @@ def test_values_cited_from_the_workbook(tidy):
     assert values(t, "AIA", 1996, "cc") == {}
 
 
+def test_each_value_names_its_cell(tidy):
+    t = tidy.table.set_index(["iso3", "year", "indicator_id"])
+    # row 29738: URYcc2022; F is the estimate column, G the standard error
+    assert tuple(t.loc[("URY", 2022, "wgi_cc_estimate"), ["source_file", "source_locator"]]) \
+        == ("wgidataset.xlsx", "Sheet1!F29738")
+    assert t.loc[("URY", 2022, "wgi_cc_stderr"), "source_locator"] == "Sheet1!G29738"
+    assert t.loc[("MEX", 2023, "wgi_cc_pctrank"), "source_locator"].endswith("30943")
+
+
 def test_shape(tidy):
     t = tidy.table
-    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit"]
+    assert list(t.columns) == ["iso3", "year", "indicator_id", "value", "unit",
+                               "source_file", "source_locator"]
     assert sorted(t["indicator_id"].unique()) == sorted(wb_wgi.indicator_ids())
     assert len(wb_wgi.indicator_ids()) == 24
     assert not t["indicator_id"].str.contains("pctranklower|pctrankupper").any()

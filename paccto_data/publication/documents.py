@@ -231,25 +231,30 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-LOCATOR_FIELDS = ("source_file", "source_locator")
+def _locator_pairs(resource) -> list[tuple[str, str]]:
+    """(file column, locator column) pairs of a resource: `source_file`/`source_locator`,
+    or `<value>_source_file`/`<value>_source_locator` beside each value of a wide table."""
+    names = [f.name for f in resource.fields]
+    return [(n[:-len("locator")] + "file", n) for n in names
+            if n.endswith("source_locator") and n[:-len("locator")] + "file" in names]
 
 
 def provenance_section(spec: PackageSpec, tables: dict,
                        sources: dict[str, SourceRecord]) -> list[str]:
     """README lines telling a researcher how to go from a value to the cell of the source
-    file it was read from (for the tables whose rows carry `source_file`/`source_locator`),
-    with a worked example from the data and each named file's download and sha256."""
-    located = [r for r in spec.resources
-               if all(f in {x.name for x in r.fields} for f in LOCATOR_FIELDS)]
+    file it was read from (for the tables that carry source files and locators), with a
+    worked example from the data and each named file's download and sha256."""
+    located = [r for r in spec.resources if _locator_pairs(r)]
     if not located:
         return []
-    names = {n for r in located
-             for n in tables[r.name].column("source_file").to_pylist() if n}
+    names = {n for r in located for file_column, _ in _locator_pairs(r)
+             for n in tables[r.name].column(file_column).to_pylist() if n}
     lines = ["## From a value to its source cell", "",
              "Every row of " + ", ".join(f"`{r.name}`" for r in located) + " says where its "
-             "value was read: `source_file` is the file as the source publishes it (listed "
-             "below, with where to download it and the sha256 of the copy the platform read) "
-             "and `source_locator` the place in that file:", "",
+             "values were read: `source_file` (or `<column>_source_file` beside each value of "
+             "a wide table) is the file as the source publishes it (listed below, with where "
+             "to download it and the sha256 of the copy the platform read) and "
+             "`source_locator` the place in that file:", "",
              "- `line N`: the physical line of a CSV file (the header is line 1); "
              "`line N, column 2022` where a line holds a value per year, in the column headed "
              "2022;",
@@ -257,16 +262,21 @@ def provenance_section(spec: PackageSpec, tables: dict,
              "as the spreadsheet shows them (a sheet name with spaces is quoted, "
              "`'CPI Timeseries 2012 - 2023'!AR9`, as spreadsheets write it). Paste the "
              "reference into the name box of Excel or LibreOffice to go to the cell.", ""]
-    table = tables[located[0].name]
-    if table.num_rows:
-        row = table.slice(0, 1).to_pylist()[0]
-        key = ", ".join(f"{k} = {row[k]}" for k in located[0].primary_key)
-        lines += [f"For example, the row of `data/{located[0].name}.csv` with {key} was read "
-                  f"from `{row['source_file']}`, {row['source_locator']}.", ""]
+    # the example: from the largest table (the values, rather than a lookup table)
+    example = max(located, key=lambda r: tables[r.name].num_rows)
+    file_column, locator_column = _locator_pairs(example)[0]
+    rows = tables[example.name].select([*example.primary_key, file_column, locator_column])
+    row = next((r for r in rows.to_pylist() if r[locator_column]), None)
+    if row:
+        key = ", ".join(f"{k} = {row[k]}" for k in example.primary_key)
+        lines += [f"For example, the row of `data/{example.name}.csv` with {key} says "
+                  f"`{row[file_column]}`, `{row[locator_column]}`: that is where its "
+                  f"{locator_column[:-len('source_locator')].rstrip('_') or 'value'} was read.", ""]
     lines += ["Download the file, check its sha256 (`sha256sum <file>`: the publisher may have "
               "revised it since; the platform's repository keeps the copy it read under "
               "`assets/snapshots/<source_id>/`), then open it at the locator. Where the "
-              "download is a ZIP archive, the file is the member of that name.", "",
+              "download is a ZIP archive, the file is the member of that name. A "
+              "`source_file` under `assets/` is the platform's own, in its repository.", "",
               "| file | source | download | sha256 |", "|---|---|---|---|"]
     for source_id in sorted(sources):
         for name, url, sha256 in sources[source_id].files:

@@ -4,8 +4,6 @@ they are known; a workbook beyond its limits is refused before calamine opens it
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from paccto_data.countries import classify_country
-from paccto_data.csv_reader import read_csv_frame
+from paccto_data.csv_reader import read_csv_frame, read_csv_table  # noqa: F401 (the sources read CSVs through here)
 from paccto_data.errors import SourceDataError, SourceFileError, UnknownCountryError
 from paccto_data.fileio import decode_text
 
@@ -93,41 +91,6 @@ def to_number(frame: pd.DataFrame, column: str, file: Path, row_column: str = "f
                               row=int(frame[row_column].iloc[i]), column=column,
                               value=text.iloc[i], expected=f"a number or one of {list(missing)}")
     return numbers.astype("float64")
-
-
-def read_csv_table(path: Path) -> pd.DataFrame:
-    """A CSV (header on line 1) -> frame of text cells plus `file_row`, the line on which each
-    record starts, exact even when a quoted field spans lines. Blank lines are skipped; a
-    record whose field count differs from the header's raises naming its line, as does
-    one the csv module cannot parse."""
-    reader = csv.reader(io.StringIO(decode_text(path), newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise SourceDataError(path, f"cannot parse the CSV header: {exc}", row=1,
-                              expected="a header line") from exc
-    if not header:
-        raise SourceDataError(path, "the file is empty", row=1, expected="a header line")
-    records, rows, line = [], [], reader.line_num
-    while True:
-        try:
-            record = next(reader, None)
-        except csv.Error as exc:
-            raise SourceDataError(path, f"cannot parse the CSV: {exc}", row=line + 1,
-                                  expected="comma-separated records") from exc
-        if record is None:
-            break
-        start, line = line + 1, reader.line_num
-        if not record or record == [""]:
-            continue
-        if len(record) != len(header):
-            raise SourceDataError(path, f"{len(record)} fields where the header has {len(header)}",
-                                  row=start, expected="one field per header column")
-        records.append(record)
-        rows.append(start)
-    frame = pd.DataFrame(records, columns=header, dtype=object)
-    frame["file_row"] = rows
-    return frame
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pandas as pd
 from paccto_data.activities import register
 from paccto_data.activities.register import parse_date, read_register, split_list
 from paccto_data.sources import Tidy
+from paccto_data.sources._common import line_locators, with_provenance
 
 SOURCE_ID = register.SOURCE_ID
 
@@ -33,7 +34,8 @@ def tidy_activities(files) -> Tidy:
     """One row per programme activity of the register, validated: dates as the first day of
     their period with their precision (day or month), phase, line of action, component,
     crime areas (';'-separated codes), format, host country (ISO3), partners, the cited page
-    and its date. A malformed row fails naming the row, activity_id, column and value."""
+    and its date; source_file and source_locator (`line N`) name the register line. A
+    malformed row fails naming the row, activity_id, column and value."""
     path = files["register"]
     raw = read_register(path)
     start, start_precision = _dates(raw["start_date"])
@@ -61,8 +63,8 @@ def tidy_activities(files) -> Tidy:
         "source_url": raw["source_url"].astype(str),
         "source_date": source_date,
         "language_of_source": raw["language_of_source"].astype(str),
-        "register_row": raw["file_row"].astype("int32"),
     })
+    table = with_provenance(table, path, line_locators(raw["file_row"]))
     return Tidy(table.sort_values("activity_id").reset_index(drop=True), rows_read=len(raw))
 
 
@@ -71,7 +73,9 @@ def tidy_activity_countries(files) -> Tidy:
     (host_country) or `participant` (countries). A host the page does not also list among
     the participating countries is kept all the same (`listed_in_countries` false): it took
     part. rows_read counts country mentions (each code in `countries` plus each host); a host
-    also listed in `countries` is one row, its second mention counted as dropped."""
+    also listed in `countries` is one row, its second mention counted as dropped.
+    source_locator names the register cell that names the country (`line N, column
+    countries` or `line N, column host_country`)."""
     path = files["register"]
     raw = read_register(path)
     rows, dropped, mentions = [], Counter(), 0
@@ -81,12 +85,17 @@ def tidy_activity_countries(files) -> Tidy:
         mentions += len(listed) + (1 if host else 0)
         for code in listed:
             rows.append((record["activity_id"], code, "host" if code == host else "participant",
-                         True))
+                         True, record["file_row"], "countries"))
         if host and host in listed:
             dropped["host_also_in_countries"] += 1
         elif host:
-            rows.append((record["activity_id"], host, "host", False))
-    table = pd.DataFrame(rows, columns=["activity_id", "iso3", "role", "listed_in_countries"])
+            rows.append((record["activity_id"], host, "host", False, record["file_row"],
+                         "host_country"))
+    table = pd.DataFrame(rows, columns=["activity_id", "iso3", "role", "listed_in_countries",
+                                        "file_row", "column"])
+    # the register cell that names the country: its line and column
+    table = with_provenance(table, path, line_locators(table.pop("file_row"),
+                                                       table.pop("column")))
     table = table.sort_values(["activity_id", "iso3"]).reset_index(drop=True)
     return Tidy(table, rows_read=mentions, dropped=dropped)
 

@@ -7,7 +7,7 @@ from collections import Counter
 from paccto_data.countries import read_crosswalk, read_m49
 from paccto_data.errors import SourceDataError
 from paccto_data.sources import Tidy
-from paccto_data.sources._common import require_columns
+from paccto_data.sources._common import line_locators, require_columns, with_provenance
 
 SOURCE_ID = "un_m49"
 
@@ -30,17 +30,20 @@ M49_COLUMNS = {
 
 def tidy_areas(files) -> Tidy:
     """Every M49 country or area: codes, region, sub-region, intermediate region, LDC/LLDC/SIDS
-    flags, and English and Spanish names."""
+    flags, English and Spanish names, and the area's line in the M49 file (source_file,
+    source_locator)."""
     m49 = read_m49(files["methodology"])
     require_columns(m49, M49_COLUMNS, files["methodology"])
     areas = m49[list(M49_COLUMNS)].rename(columns=M49_COLUMNS)
+    areas = with_provenance(areas, files["methodology"], line_locators(m49["file_row"]))
     for flag in ("is_ldc", "is_lldc", "is_sids"):
         areas[flag] = areas[flag].str.strip().str.lower().eq("x")
     for code in ("m49", "region_code", "sub_region_code", "intermediate_region_code"):
         bad = areas[code].ne("") & ~areas[code].str.fullmatch(r"\d{3}")
         if bad.any():
             i = int(bad.idxmax())
-            raise SourceDataError(files["methodology"], "not a three-digit M49 code", row=i + 2,
+            raise SourceDataError(files["methodology"], "not a three-digit M49 code",
+                                  row=int(m49.at[i, "file_row"]),
                                   column=code, value=areas.at[i, code], expected="e.g. '032'")
     areas = areas.replace({"": None})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -10,7 +12,7 @@ from paccto_data.activities import (
     headline_indicator_frame,
     vocabulary_frame,
 )
-from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
+from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, PROJECT_ROOT
 from paccto_data.warehouse.tables import sql_string
 from paccto_data.yamlschema import check_against
 
@@ -50,7 +52,18 @@ def indicator_catalogue() -> pd.DataFrame:
     if duplicated:
         raise ValueError(f"{INDICATORS_PATH}: indicator ids listed twice: {duplicated}")
     frame["source_ids"] = frame.pop("sources").map(lambda s: ",".join(s))
+    # where each entry is: the platform's own file, in its repository
+    frame["source_file"] = INDICATORS_PATH.relative_to(PROJECT_ROOT).as_posix()
+    frame["source_locator"] = [f"line {line}" for line in _entry_lines(INDICATORS_PATH,
+                                                                        "indicators")]
     return frame.astype({"valid_min": "float64", "valid_max": "float64"})
+
+
+def _entry_lines(path: Path, key: str) -> list[int]:
+    """The line (1-based) on which each entry of the list under `key` starts."""
+    root = yaml.compose(path.read_text(encoding="utf-8"))
+    entries = next(value for name, value in root.value if name.value == key)
+    return [node.start_mark.line + 1 for node in entries.value]
 
 
 def source_catalogue() -> pd.DataFrame:

@@ -13,7 +13,9 @@ SELECT
     b.role,
     b.listed_in_countries,
     c.is_lac,
-    c.is_programme_partner
+    c.is_programme_partner,
+    b.source_file,
+    b.source_locator
 FROM staging.paccto_activity_countries AS b
 LEFT JOIN core.dim_country AS c USING (iso3)
 ORDER BY b.activity_id, b.iso3;

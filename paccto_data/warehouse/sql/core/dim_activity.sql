@@ -44,7 +44,9 @@ SELECT
          ELSE string_split(a.partners, ';') END AS partners,
     a.source_url,
     CAST(a.source_date AS DATE) AS source_date,
-    a.language_of_source
+    a.language_of_source,
+    a.source_file,
+    a.source_locator
 FROM staging.paccto_activities AS a
 LEFT JOIN country_counts AS n USING (activity_id)
 LEFT JOIN names AS phase ON phase.vocabulary = 'phases' AND phase.code = CAST(a.phase AS VARCHAR)

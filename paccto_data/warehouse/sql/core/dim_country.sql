@@ -4,6 +4,8 @@
 -- core.dim_country: every M49 country or area (249), one row each.
 -- Inputs: staging.un_m49, staging.wb_population_countries, and the registered frame
 -- country_groups(iso3, group_id, partner_group) from assets/country_groups.yaml.
+-- source_file/source_locator name the area's line of the M49 file, where the row starts;
+-- the columns joined by iso3 name their inputs in the data dictionary.
 CREATE OR REPLACE TABLE core.dim_country AS
 SELECT
     m.iso3,
@@ -25,7 +27,9 @@ SELECT
     partner.partner_group AS programme_partner_group,
     m.is_ldc,
     m.is_lldc,
-    m.is_sids
+    m.is_sids,
+    m.source_file,
+    m.source_locator
 FROM staging.un_m49 AS m
 LEFT JOIN staging.wb_population_countries AS w USING (iso3)
 LEFT JOIN (SELECT iso3 FROM country_groups WHERE group_id = 'celac') AS celac USING (iso3)

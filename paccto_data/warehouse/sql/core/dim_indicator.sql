@@ -12,6 +12,8 @@ SELECT
     description_es,
     source_ids,
     valid_min,
-    valid_max
+    valid_max,
+    source_file,
+    source_locator
 FROM indicator_catalogue
 ORDER BY indicator_id;

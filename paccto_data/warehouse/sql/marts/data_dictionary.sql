@@ -23,6 +23,8 @@ COMMENT ON COLUMN core.dim_country.programme_partner_group IS 'The programme''s 
 COMMENT ON COLUMN core.dim_country.is_ldc IS 'Least developed country (UN M49).';
 COMMENT ON COLUMN core.dim_country.is_lldc IS 'Landlocked developing country (UN M49).';
 COMMENT ON COLUMN core.dim_country.is_sids IS 'Small island developing state (UN M49).';
+COMMENT ON COLUMN core.dim_country.source_file IS 'The UN M49 file the row starts from (UNSD-Methodology.csv).';
+COMMENT ON COLUMN core.dim_country.source_locator IS 'The area''s line in that file (`line N`). The row is derived from several inputs: name_es from the DataHub country-codes crosswalk, wb_region and income_group from the World Bank country metadata, and the group flags from assets/country_groups.yaml, each joined by iso3.';
 COMMENT ON TABLE core.dim_indicator IS 'One row per indicator of core.fact_indicator, from assets/indicators.yaml: English and Spanish title and description, unit, sources and the valid range the checks enforce.';
 COMMENT ON COLUMN core.dim_indicator.indicator_id IS 'Indicator id (lower_snake_case), the key of core.fact_indicator.indicator_id.';
 COMMENT ON COLUMN core.dim_indicator.title_en IS 'Title in English.';
@@ -33,6 +35,8 @@ COMMENT ON COLUMN core.dim_indicator.description_es IS 'What the indicator measu
 COMMENT ON COLUMN core.dim_indicator.source_ids IS 'The sources that publish the indicator, comma-separated source ids (core.dim_source).';
 COMMENT ON COLUMN core.dim_indicator.valid_min IS 'Smallest value the checks accept; null when unbounded. Unit: the indicator''s unit.';
 COMMENT ON COLUMN core.dim_indicator.valid_max IS 'Largest value the checks accept; null when unbounded. Unit: the indicator''s unit.';
+COMMENT ON COLUMN core.dim_indicator.source_file IS 'The platform''s indicator catalogue the row is read from (assets/indicators.yaml).';
+COMMENT ON COLUMN core.dim_indicator.source_locator IS 'The line on which the indicator''s entry starts in that file (`line N`).';
 COMMENT ON TABLE core.dim_source IS 'One row per source in assets/sources/: publisher, producer, distributor, licence, whether its data may be redistributed, citation, vintage and retrieval date. Caveat: Licence decides what may be published: a column derived from a source whose redistribution is not "open" (TI''s CPI is CC BY-ND) stays in the warehouse.';
 COMMENT ON COLUMN core.dim_source.source_id IS 'Source id, as used in every source_id column.';
 COMMENT ON COLUMN core.dim_source.title IS 'Title of the source.';
@@ -108,6 +112,8 @@ COMMENT ON COLUMN core.dim_activity.partners IS 'Partner institutions named on t
 COMMENT ON COLUMN core.dim_activity.source_url IS 'The public page that reports the activity.';
 COMMENT ON COLUMN core.dim_activity.source_date IS 'Publication date shown on the page; null when it shows none.';
 COMMENT ON COLUMN core.dim_activity.language_of_source IS 'Language of the page (ISO 639-1 code).';
+COMMENT ON COLUMN core.dim_activity.source_file IS 'The register file the activity was read from (activities.csv, the accepted copy of assets/activities/activities.csv).';
+COMMENT ON COLUMN core.dim_activity.source_locator IS 'The activity''s line in that file (`line N`; the header is line 1).';
 COMMENT ON TABLE core.bridge_activity_country IS 'One row per activity and country it names: the countries listed on the cited page and the host, with its role. Countries outside LAC (EU venues and partners) are kept. Caveat: Under-counts participation where the page gives only a count or a subset of countries.';
 COMMENT ON COLUMN core.bridge_activity_country.activity_id IS 'Activity (core.dim_activity).';
 COMMENT ON COLUMN core.bridge_activity_country.iso3 IS 'Country (core.dim_country).';
@@ -115,6 +121,8 @@ COMMENT ON COLUMN core.bridge_activity_country.role IS 'host (the activity''s ho
 COMMENT ON COLUMN core.bridge_activity_country.listed_in_countries IS 'The register lists the country among the participating countries; false for a host the page does not also list (9 founding rows, mostly Brussels and The Hague), who took part all the same.';
 COMMENT ON COLUMN core.bridge_activity_country.is_lac IS 'The country is in Latin America and the Caribbean (from core.dim_country).';
 COMMENT ON COLUMN core.bridge_activity_country.is_programme_partner IS 'The country is an EL PAcCTO 2.0 partner (from core.dim_country).';
+COMMENT ON COLUMN core.bridge_activity_country.source_file IS 'The register file (activities.csv).';
+COMMENT ON COLUMN core.bridge_activity_country.source_locator IS 'The register cell that names the country: `line N, column countries` (a participating country) or `line N, column host_country` (a host the countries column does not list).';
 COMMENT ON TABLE marts.activity_context IS 'Each programme activity set against the indicators of the Latin American and Caribbean countries it names: one row per activity, LAC country and indicator mapped to one of its crime areas (assets/activities/crime_area_indicators.yaml), with a baseline (the latest value before the activity''s year), the latest value and the change. Missing values are rows with a status and a reason, never gaps. Caveat: The change is context, not impact: the programme is one influence among many, and a count such as detected victims or arms seized rises with enforcement effort. The register under-counts the countries an activity involved.';
 COMMENT ON COLUMN marts.activity_context.activity_id IS 'Activity (core.dim_activity).';
 COMMENT ON COLUMN marts.activity_context.start_year IS 'The activity''s year (core.dim_activity.start_year).';
