@@ -264,7 +264,7 @@ def test_the_tables_hold_the_warehouse_rows_sorted_by_key_in_csv_and_parquet(bui
     text = (folder / "homicide_rate.csv").read_bytes()
     assert b"\r" not in text and not text.startswith(b"\xef\xbb\xbf")
     lines = text.decode("utf-8").splitlines()
-    assert lines[0] == "iso3,year,value,unit,source_id,flag"
+    assert lines[0] == "iso3,year,value,unit,source_id,flag,source_file,source_locator"
     assert len(lines) == len(expected) + 1
     assert "e" not in "".join(line.split(",")[2] for line in lines[1:])  # no exponents
 
@@ -285,6 +285,17 @@ def test_the_readme_covers_contents_coverage_method_caveats_licences_and_citatio
             assert source.citation in readme and source.licence_url in readme
     assert "version 1.0.0" in readme and HOMICIDE.title_es in readme
     assert "data/homicide_rate.parquet" in readme
+    # from a value to its cell: the rule, an example from the data, the file and its sha256
+    assert "## From a value to its source cell" in readme
+    first_row = warehouse.execute("""
+        SELECT iso3, year, source_file, source_locator FROM core.fact_indicator
+        WHERE indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide'
+        ORDER BY iso3, year LIMIT 1""").fetchall()[0]
+    assert (f"the row of `data/homicide_rate.csv` with iso3 = {first_row[0]}, year = "
+            f"{first_row[1]} says `{first_row[2]}`, `{first_row[3]}`") in readme
+    homicide = source_records(warehouse)["unodc_homicide"]
+    (name, url, sha256), = homicide.files
+    assert f"| `{name}` | unodc_homicide | <{url}> | `{sha256}` |" in readme
 
 
 @pytest.mark.e2e
@@ -603,9 +614,9 @@ def test_a_spec_that_publishes_the_cpi_column_is_refused_naming_column_source_li
 # --- versions -------------------------------------------------------------------------------
 
 HOMICIDE_ROW = """INSERT INTO core.fact_indicator (iso3, year, indicator_id, source_id, value,
-    unit, flag, sex, age, category, dimension) VALUES ('JAM', 2030, 'homicide_rate',
-    'unodc_homicide', 40.5, 'victims per 100,000 population', NULL, 'total', 'total', 'total',
-    'total')"""
+    unit, flag, sex, age, category, dimension, source_file, source_locator) VALUES ('JAM', 2030,
+    'homicide_rate', 'unodc_homicide', 40.5, 'victims per 100,000 population', NULL, 'total',
+    'total', 'total', 'total', 'homicide-rate-unodc.csv', 'line 9999')"""
 HOMICIDE_WHERE = ("indicator_id = 'homicide_rate' AND source_id = 'unodc_homicide' "
                   "AND iso3 = '{}' AND year = {}")
 

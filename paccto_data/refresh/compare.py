@@ -15,7 +15,7 @@ from pathlib import Path
 
 from paccto_data.acquire.records import Source
 from paccto_data.fileio import sha256_of
-from paccto_data.sources import staging_tables
+from paccto_data.sources import PROVENANCE, staging_tables
 from paccto_data.warehouse import diff as table_diff
 
 KEY_COLUMNS = ("iso3", "year", "indicator_id", "sex", "age", "category", "dimension")
@@ -157,7 +157,10 @@ def fmt(value) -> str:
 
 def compare_tables(name: str, old, new) -> TableDiff:
     """The two versions of one staging table (pandas DataFrames) through the one table diff,
-    on the key `infer_key` finds (never `value`)."""
+    on the key `infer_key` finds (never `value`). The data are compared, not where they sit
+    in the file: a row inserted upstream moves every line after it, so the provenance
+    columns are left out."""
+    old, new = (t.drop(columns=list(PROVENANCE), errors="ignore") for t in (old, new))
     key = table_diff.infer_key(old, new, KEY_COLUMNS, never=("value",))
     return TableDiff(
         name, table_diff.diff_tables(old, new, key), old_rows=len(old), new_rows=len(new),

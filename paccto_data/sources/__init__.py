@@ -8,7 +8,8 @@ YAML, one module here and one suite.
 
 A staging table that feeds `core.fact_indicator` has the columns `iso3, year, indicator_id,
 value, unit` and may add `flag` (the publisher's observation flag or note) and the
-disaggregations `DISAGGREGATIONS` (absent means the total, written `'total'`).
+disaggregations `DISAGGREGATIONS` (absent means the total, written `'total'`); and it names
+where each value was read, `PROVENANCE`: `source_file` and `source_locator`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pandas as pd
 # The breakdowns a fact_indicator row may carry; with iso3, year, indicator_id and source_id
 # they are its key.
 DISAGGREGATIONS = ("sex", "age", "category", "dimension")
+# Where a row was read (_common.with_provenance): the file, and the line or cell in it.
+PROVENANCE = ("source_file", "source_locator")
 
 
 @dataclass

@@ -73,7 +73,8 @@ def warehouse():
     conn.execute("CREATE SCHEMA core; CREATE SCHEMA staging")
     conn.execute("CREATE TABLE core.fact_indicator AS SELECT 'MEX' AS iso3, 2020 AS year, "
                  "1.5 AS value, 'per 100,000' AS unit, 'unodc_homicide' AS source_id, "
-                 "NULL::VARCHAR AS flag, 'homicide_rate' AS indicator_id")
+                 "NULL::VARCHAR AS flag, 'homicide_rate' AS indicator_id, "
+                 "'homicide-rate-unodc.csv' AS source_file, 'line 2' AS source_locator")
     conn.execute("CREATE TABLE staging.secret AS SELECT 42 AS x")
     yield conn
     conn.close()
@@ -120,11 +121,12 @@ def test_the_package_connection_holds_the_named_tables_and_nothing_else(warehous
 def test_the_published_queries_give_the_same_rows_in_the_package_connection(warehouse):
     resource = HOMICIDE.resource("homicide_rate")
     table = query_resource(warehouse, "lac-homicide", dataclasses.replace(
-        resource, query="SELECT iso3, year, value, unit, source_id, flag "
-                        "FROM core.fact_indicator"))
+        resource, query="SELECT iso3, year, value, unit, source_id, flag, source_file, "
+                        "source_locator FROM core.fact_indicator"))
     assert table.to_pylist() == [{"iso3": "MEX", "year": 2020, "value": 1.5,
                                   "unit": "per 100,000", "source_id": "unodc_homicide",
-                                  "flag": None}]
+                                  "flag": None, "source_file": "homicide-rate-unodc.csv",
+                                  "source_locator": "line 2"}]
 
 
 # --- YAML that reaches SQL ------------------------------------------------------------------
