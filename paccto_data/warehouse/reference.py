@@ -241,8 +241,8 @@ def data_dictionary_markdown() -> str:
         "count the `core.bridge_activity_country` rows of the country (and year); "
         "`marts.region_year` lists in `weighted_iso3` the countries whose fact rows (same "
         "indicator, source and year) and population entered the aggregate; "
-        "`marts.activity_context` names its values by key: the `core.fact_indicator` total "
-        "of the row's country, indicator and source in `baseline_year` and `latest_year`.",
+        "`marts.activity_context` carries the file and locator of its baseline and latest "
+        "values.",
     ]
     for (schema, name), rows in frame.groupby(["schema_name", "table_name"], sort=False):
         table = rows[rows["column_name"].isna()].iloc[0]

@@ -30,7 +30,7 @@ grid AS (
     LEFT JOIN activity_indicators AS i USING (activity_id)
 ),
 series AS (
-    SELECT iso3, indicator_id, source_id, year, value
+    SELECT iso3, indicator_id, source_id, year, value, source_file, source_locator
     FROM core.fact_indicator
     WHERE sex = 'total' AND age = 'total' AND category = 'total' AND dimension = 'total'
 ),
@@ -39,8 +39,14 @@ measured AS (
         g.activity_id, g.iso3, g.indicator_id,
         max(s.year) FILTER (WHERE s.year < g.start_year) AS baseline_year,
         arg_max(s.value, s.year) FILTER (WHERE s.year < g.start_year) AS baseline_value,
+        arg_max(s.source_file, s.year) FILTER (WHERE s.year < g.start_year)
+            AS baseline_source_file,
+        arg_max(s.source_locator, s.year) FILTER (WHERE s.year < g.start_year)
+            AS baseline_source_locator,
         max(s.year) AS latest_year,
         arg_max(s.value, s.year) AS latest_value,
+        arg_max(s.source_file, s.year) AS latest_source_file,
+        arg_max(s.source_locator, s.year) AS latest_source_locator,
         min(s.year) AS first_year
     FROM grid AS g
     JOIN series AS s
@@ -50,7 +56,9 @@ measured AS (
 classified AS (
     SELECT
         g.*,
-        m.baseline_year, m.baseline_value, m.latest_year, m.latest_value, m.first_year,
+        m.baseline_year, m.baseline_value, m.baseline_source_file, m.baseline_source_locator,
+        m.latest_year, m.latest_value, m.latest_source_file, m.latest_source_locator,
+        m.first_year,
         CASE
             WHEN g.iso3 IS NULL THEN 'no_lac_country'
             WHEN g.indicator_id IS NULL THEN 'no_indicator_mapped'
@@ -80,8 +88,12 @@ SELECT
     c.via_crime_areas,
     c.baseline_year,
     c.baseline_value,
+    c.baseline_source_file,
+    c.baseline_source_locator,
     c.latest_year,
     c.latest_value,
+    c.latest_source_file,
+    c.latest_source_locator,
     CASE WHEN c.status = 'ok' THEN c.latest_value - c.baseline_value END AS change,
     c.status,
     CASE c.status

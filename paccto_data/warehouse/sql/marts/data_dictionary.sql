@@ -139,8 +139,12 @@ COMMENT ON COLUMN marts.activity_context.source_id IS 'The source the values are
 COMMENT ON COLUMN marts.activity_context.via_crime_areas IS 'The activity''s crime areas that map to this indicator, as a list.';
 COMMENT ON COLUMN marts.activity_context.baseline_year IS 'Year of baseline_value, the latest year before start_year with a value.';
 COMMENT ON COLUMN marts.activity_context.baseline_value IS 'The latest value before the activity''s year (totals only). Unit: see unit.';
+COMMENT ON COLUMN marts.activity_context.baseline_source_file IS 'The source file baseline_value was read from (core.fact_indicator.source_file); null with the value.';
+COMMENT ON COLUMN marts.activity_context.baseline_source_locator IS 'Where in that file baseline_value is (core.fact_indicator.source_locator); null with the value.';
 COMMENT ON COLUMN marts.activity_context.latest_year IS 'Year of latest_value, the latest year with a value.';
 COMMENT ON COLUMN marts.activity_context.latest_value IS 'The latest value the source publishes for the country. Unit: see unit.';
+COMMENT ON COLUMN marts.activity_context.latest_source_file IS 'The source file latest_value was read from; null with the value.';
+COMMENT ON COLUMN marts.activity_context.latest_source_locator IS 'Where in that file latest_value is; null with the value.';
 COMMENT ON COLUMN marts.activity_context.change IS 'latest_value minus baseline_value; only when status is ok. Unit: see unit. Caveat: A difference in the indicator''s own unit (points for WGI and CPI scores), not a percentage.';
 COMMENT ON COLUMN marts.activity_context.status IS 'ok; no_lac_country (the activity names no LAC country); no_indicator_mapped (none of its crime areas has an indicator); no_value (the source has no value for the country); no_baseline (no value before the activity''s year); no_value_since_activity (the latest value is older than the activity, so there is no change to report yet).';
 COMMENT ON COLUMN marts.activity_context.reason IS 'The status in words; null when status is ok.';
