@@ -32,8 +32,11 @@ $(DAGSTER_HOME)/dagster.yaml:
 run: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/python -m paccto_data.defs.build $(if $(FULL),--full)
 
+# Tests run on every core (pytest-xdist; TEST_WORKERS=0 runs them in one process).
+TEST_WORKERS ?= auto
 test: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		$(PYTEST_ARGS)
 
 # The UI and the daemon (schedules, sensors, the run queue) with the project's own `dg dev`
 # ([tool.dg] in pyproject.toml); Ctrl-C stops both. `make ui UI_PORT=3001` for another port.
