@@ -118,17 +118,15 @@ def assert_suite_passes(frame: pd.DataFrame, table: str, parameters: dict | None
     assert len(outcome.outcomes) == len(expectations)
 
 
-def assert_no_expectation_passes(run, good: pd.DataFrame, bad: list[pd.DataFrame]):
-    """Real rows `good` plus the broken rows `bad` (and a column no suite allows): the suite
-    runs and not one of its expectations passes."""
+def assert_no_expectation_passes(run, good: pd.DataFrame, columns, changes):
+    """Real rows `good`, plus its first row broken: repeated (a duplicate key), with each of
+    `columns` emptied, and changed by each of `changes` ({column: value}); and a column no
+    suite allows. The suite runs, and not one of its expectations passes."""
+    row = good.iloc[[0]]
+    bad = [row, *[row.assign(**{c: None}) for c in columns], *[row.assign(**c) for c in changes]]
     outcome = run(pd.concat([good, *bad], ignore_index=True).assign(extra=1))
     assert outcome.could_not_run is None
     assert [o.describe() for o in outcome.outcomes if o.success] == []
-
-
-def nulls(row: pd.DataFrame, columns) -> list[pd.DataFrame]:
-    """`row` once per column, with that column emptied."""
-    return [row.assign(**{c: None}) for c in columns]
 
 
 # --- rows of a long table with disaggregations (sex, age, category, dimension) ---------------
