@@ -12,15 +12,18 @@ made from the real ones, so the real acquire and tidy functions run on them:
   distributions exactly, per country.
 - **CSV** files are rewritten as CSV (the bytes before the header row kept as they are);
   **workbooks** are rewritten as .xlsx with every sheet's cell values (calamine reads values
-  only; formatting, comments and formulas are not copied); a sheet is capped at Excel's
-  1,048,576 rows, so the World Bank WGI workbook (32,100 rows) reaches at most 32×.
+  only; formatting, comments and formulas are not copied). A sheet holds at most Excel's
+  1,048,576 rows, so a workbook's copies stop there: at 100× the WGI workbook (32,100 rows)
+  reaches 32×, GLOTIP (46,559) 22×, CTS corruption (22,757) 46×, IAFQ (15,471) 67× and the
+  drug seizures (11,015) 95× — the rows per stage that scale.py prints are what was built.
 - **not scaled** (copied byte for byte): the reference files (UN M49, country codes, the World
   Bank's metadata files), the programme's activity register, and the TI CPI workbooks (their
   reader refuses a year after the workbook's edition, by design).
 
-So that every suite applies to the larger tables, the copy's suites get row-count upper bounds
-× 4N (a country × year mart grows faster than N: shifted year ranges no longer overlap) and no upper bound on `year`; its limits (paccto_data/limits.py and the source YAMLs) are
-× N, and its source YAMLs record the new files' sha256. Nothing else in the copy changes.
+So that every suite applies to the larger tables, the copy's suites get row-count upper
+bounds × 4N (a country × year mart grows faster than N: shifted year ranges no longer
+overlap) and no upper bound on `year`; its limits (paccto_data/limits.py and the source
+YAMLs) are × N, and its source YAMLs record the new files' sha256. Nothing else changes.
 """
 
 from __future__ import annotations
