@@ -196,6 +196,14 @@ def table(results: list[dict]) -> str:
     for r in sorted(results, key=lambda r: r["factor"]):
         lines.append(f"| {r['factor']}× | " + " | ".join(
             str(r["stages_seconds"].get(s, "")) for s in sorted(one["stages_seconds"])) + " |")
+    base = one["rows"].get("staging", {})
+    lines += ["", "Staging rows as a multiple of 1× (a workbook stops at Excel's 1,048,576 rows; "
+              "reference tables, the register and TI CPI are not scaled: bench/synthetic.py):",
+              "", "| factor | " + " | ".join(sorted(base)) + " |", "|---|" + "---|" * len(base)]
+    for r in sorted(results, key=lambda r: r["factor"]):
+        staging = r["rows"].get("staging", {})
+        lines.append(f"| {r['factor']}× | " + " | ".join(
+            f"{staging.get(t, 0) / base[t]:.1f}" if base[t] else "" for t in sorted(base)) + " |")
     return "\n".join(lines) + "\n"
 
 
