@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/validation.py [BUILD_DB] [--warn]
                                        (default: PACCTO_BUILD_DB, after `make run`)
+    .venv/bin/python bench/validation.py --fresh     (make run into a temporary directory first)
 
 Reads every table that has a suite in expectations/ from the build database into pandas and
 validates it with `paccto_data.suites.validate` (the function behind every blocking check),
@@ -10,7 +11,8 @@ seconds per table (a build runs each suite once, so `first` is what a check step
 and separately the one-off costs every check process pays: `import great_expectations` and
 the ephemeral GX context with its shared pandas datasource.
 
-`--warn` also times the non-blocking quality checks (assets/quality_checks.yaml).
+`--warn` also times the non-blocking quality checks (assets/quality_checks.yaml). The total
+validation time is also printed as a ratio to the floor (bench/floor.py) timed in this run.
 """
 
 from __future__ import annotations
@@ -47,8 +49,26 @@ def main() -> None:
     parser.add_argument("build_db", nargs="?", help="the build database (default: PACCTO_BUILD_DB)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per table, best kept")
     parser.add_argument("--warn", action="store_true", help="also time the warn checks")
+    parser.add_argument("--fresh", action="store_true",
+                        help="build into a temporary directory first (make run)")
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import tempfile
 
+    from build import build, environment
+    from floor import floor
+
+    base = floor()
+    if args.fresh:
+        with tempfile.TemporaryDirectory(prefix="paccto-validation-") as tmp:
+            build(Path(tmp))
+            args.build_db = environment(Path(tmp))["PACCTO_BUILD_DB"]
+            run(args, base)
+        return
+    run(args, base)
+
+
+def run(args, base) -> None:
     start = time.perf_counter()
     import great_expectations  # noqa: F401  (the import every check process pays once)
     gx_import = time.perf_counter() - start
@@ -74,7 +94,7 @@ def main() -> None:
     for suite_file in sorted(EXPECTATIONS_DIR.glob("*.json")):
         table = suite_file.stem
         if table not in existing:
-            rows.append((table, None, None, None, None, "not in the build database"))
+            rows.append((table, None, None, None, None, None, "not in the build database"))
             continue
         suite = suites.load_suite_file(suite_file)
         start = time.perf_counter()
@@ -105,6 +125,8 @@ def main() -> None:
     n, exp, read, first, best = total
     print(f"{'total':36} {n:7d} {exp:4d} {read:7.3f} {first:8.3f} {best:7.3f} "
           f"{1000 * best / max(exp, 1):7.1f}")
+    print(f"validation of every suite (first runs) {first:.2f} s = {first / base.seconds:.1f}x the "
+          f"floor ({base.seconds:.2f} s, timed in this run)")
     print(f"one-off: import great_expectations {gx_import:.2f} s; "
           f"GX context and shared pandas datasource {gx_context:.2f} s")
     print(f"fixed cost of one validate call (one not-null expectation, 20 rows, median of "

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 
 import pytest
 
 from tests import sources, support
 from tests.workbooks import WorkbookCopy
+
+# --- isolation: each test process (each pytest-xdist worker) has its own DAGSTER_HOME ---
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dagster_home(tmp_path_factory):
+    """A DAGSTER_HOME of this test process's own (`make test` points it at data/dagster), so
+    that workers running side by side never share Dagster's storage or logs."""
+    saved = os.environ.get("DAGSTER_HOME")
+    home = tmp_path_factory.mktemp("dagster_home")
+    os.environ["DAGSTER_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = saved
+
+# --- end of isolation block ---
 
 # --- loopback HTTP server (tests/loopback.py): real HTTP on 127.0.0.1, never the internet ---
 
@@ -96,3 +115,47 @@ def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
     copy.instance.dispose()
 
 # --- end of built warehouse block ---
+
+# --- pytest-xdist (`make test` runs `-n auto --dist loadgroup --no-loadscope-reorder`):
+# tests that share a costly fixture share a worker, and the longest work starts first ---
+
+# Started first, longest first, so that no worker is left with one of them at the end.
+# (`--durations` of a whole run: the make-run test of test_incremental.py is the longest test.)
+LONGEST_FIRST = ("tests/test_incremental.py", "warehouse_build", "tests/test_ui_browser.py",
+                 "tests/test_adding_a_source.py", "tests/test_team_instance.py",
+                 "tests/test_no_silent_loss.py", "tests/test_profiles_browser.py", "sources")
+
+
+def _group(item) -> str | None:
+    """The tests that read the session's build run in one worker, so that it is built once;
+    the source tests share the tidy tables of tests/sources.py; the tests of a module with a
+    module- or session-scoped fixture stay together, so that it is made once. Any other test
+    goes wherever a worker is free."""
+    module = item.nodeid.split("::")[0]
+    if "warehouse_build" in item.fixturenames:
+        return "warehouse_build"
+    if module.startswith("tests/test_source"):
+        return "sources"
+    shared = [name for name, defs in item._fixtureinfo.name2fixturedefs.items()
+              if defs[-1].baseid and name != "dagster_home"  # ours, not pytest's
+              and defs[-1].scope in ("module", "session")]
+    return module if shared else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    groups = {}
+    for item in items:
+        groups[item] = _group(item)
+        if groups[item] is not None:
+            item.add_marker(pytest.mark.xdist_group(groups[item]))
+        elif item.nodeid.split("::")[0] in LONGEST_FIRST:
+            groups[item] = item.nodeid.split("::")[0]
+
+    def rank(item):
+        group = groups[item]
+        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the collection order within each rank
+
+# --- end of pytest-xdist block ---

@@ -118,29 +118,26 @@ def assert_suite_passes(frame: pd.DataFrame, table: str, parameters: dict | None
     assert len(outcome.outcomes) == len(expectations)
 
 
-def broken_provenance(good: pd.DataFrame) -> list[pd.DataFrame]:
-    """Where the rows carry their provenance, its first row: again (a repeated source cell),
-    without a source file, without a locator, with a locator that names no line or cell,
-    and naming a file no source has."""
-    if "source_locator" not in good.columns:
+def broken_provenance(row: pd.DataFrame) -> list[pd.DataFrame]:
+    """Where the rows carry their provenance, `row` without a source file, without a
+    locator, with a locator that names no line or cell, and naming a file no source has."""
+    if "source_locator" not in row.columns:
         return []
-    row = good.iloc[[0]]
-    return [row, row.assign(source_file=None), row.assign(source_locator=None),
+    return [row.assign(source_file=None), row.assign(source_locator=None),
             row.assign(source_locator="somewhere"), row.assign(source_file="elsewhere.csv")]
 
 
-def assert_no_expectation_passes(run, good: pd.DataFrame, bad: list[pd.DataFrame]):
-    """Real rows `good` plus the broken rows `bad` and `broken_provenance(good)` (and a
-    column no suite allows): the suite runs and not one of its expectations passes."""
-    bad = [*bad, *broken_provenance(good)]
+def assert_no_expectation_passes(run, good: pd.DataFrame, columns, changes):
+    """Real rows `good`, plus its first row broken: repeated (a duplicate key and source
+    cell), with each of `columns` emptied, changed by each of `changes` ({column: value}),
+    and with its provenance broken; and a column no suite allows. The suite runs, and not
+    one of its expectations passes."""
+    row = good.iloc[[0]]
+    bad = [row, *[row.assign(**{c: None}) for c in columns], *[row.assign(**c) for c in changes],
+           *broken_provenance(row)]
     outcome = run(pd.concat([good, *bad], ignore_index=True).assign(extra=1))
     assert outcome.could_not_run is None
     assert [o.describe() for o in outcome.outcomes if o.success] == []
-
-
-def nulls(row: pd.DataFrame, columns) -> list[pd.DataFrame]:
-    """`row` once per column, with that column emptied."""
-    return [row.assign(**{c: None}) for c in columns]
 
 
 # --- rows of a long table with disaggregations (sex, age, category, dimension) ---------------

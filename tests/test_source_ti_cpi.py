@@ -13,7 +13,7 @@ from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.sources import ti_cpi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.ti_cpi import tidy_cpi
-from tests.sources import assert_no_expectation_passes, catalogue_entries, nulls, used_units
+from tests.sources import assert_no_expectation_passes, catalogue_entries, used_units
 from tests.workbooks import WorkbookCopy
 
 SOURCE_ID = "ti_cpi"
@@ -245,16 +245,11 @@ def test_suite_catches_a_score_out_of_range(broken, run_suite):
 
 
 def test_every_expectation_can_fail(tidy, run_suite):
-    good = tidy.table.head(30)
-    row = good.iloc[[0]]
-    bad = [row,  # a duplicate key
-           *nulls(row, ["iso3", "year", "indicator_id", "value", "unit", "flag"]),
-           row.assign(iso3="KSV", year=2000), row.assign(indicator_id="cpi_change", year=2001),
-           row.assign(unit="percent", year=2002), row.assign(flag="owid", year=2003),
-           row.assign(year=2011)]
     units = dict(ti_cpi.MEASURES.values())
-    for indicator, wrong in [("cpi_score", 101.0), ("cpi_rank", 0.5), ("cpi_sources", 2.0),
-                             ("cpi_standard_error", 0.0)]:
-        bad.append(row.assign(indicator_id=indicator, value=wrong, year=2004,
-                              unit=units[indicator]))
-    assert_no_expectation_passes(run_suite, good, bad)
+    assert_no_expectation_passes(
+        run_suite, tidy.table.head(30), ["iso3", "year", "indicator_id", "value", "unit", "flag"],
+        [{"iso3": "KSV", "year": 2000}, {"indicator_id": "cpi_change", "year": 2001},
+         {"unit": "percent", "year": 2002}, {"flag": "owid", "year": 2003}, {"year": 2011},
+         *[{"indicator_id": indicator, "value": wrong, "year": 2004, "unit": units[indicator]}
+           for indicator, wrong in [("cpi_score", 101.0), ("cpi_rank", 0.5),
+                                    ("cpi_sources", 2.0), ("cpi_standard_error", 0.0)]]])

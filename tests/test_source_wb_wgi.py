@@ -12,7 +12,7 @@ from paccto_data.errors import SourceDataError
 from paccto_data.sources import wb_wgi
 from paccto_data.sources._common import read_sheet
 from paccto_data.sources.wb_wgi import tidy_wgi
-from tests.sources import assert_no_expectation_passes, catalogue_entries, nulls, used_units
+from tests.sources import assert_no_expectation_passes, catalogue_entries, used_units
 
 SOURCE_ID = "wb_wgi"
 FILE = "wgidataset.xlsx"
@@ -213,14 +213,12 @@ def test_suite_catches_an_estimate_out_of_range(broken, run_suite):
 
 
 def test_every_expectation_can_fail(tidy, run_suite):
-    good = tidy.table.head(30)
-    row = good.iloc[[0]]
-    bad = [row,  # a duplicate key
-           *nulls(row, ["iso3", "year", "indicator_id", "value", "unit"]),
-           row.assign(iso3="FRA", year=2000), row.assign(indicator_id="wgi_xx_estimate", year=2001),
-           row.assign(unit="percent", year=2002), row.assign(year=1989)]
-    wrong_values = [("estimate", 3.0), ("pctrank", 101.0), ("stderr", 0.0), ("nsources", 0.5)]
-    for suffix, wrong in wrong_values:
-        bad.append(row.assign(indicator_id=f"wgi_cc_{suffix}", value=wrong, year=2003,
-                              unit=dict(wb_wgi.MEASURES.values())[suffix]))
-    assert_no_expectation_passes(run_suite, good, bad)
+    units = dict(wb_wgi.MEASURES.values())
+    assert_no_expectation_passes(
+        run_suite, tidy.table.head(30), ["iso3", "year", "indicator_id", "value", "unit"],
+        [{"iso3": "FRA", "year": 2000}, {"indicator_id": "wgi_xx_estimate", "year": 2001},
+         {"unit": "percent", "year": 2002}, {"year": 1989},
+         *[{"indicator_id": f"wgi_cc_{suffix}", "value": wrong, "year": 2003,
+            "unit": units[suffix]}
+           for suffix, wrong in [("estimate", 3.0), ("pctrank", 101.0), ("stderr", 0.0),
+                                 ("nsources", 0.5)]]])

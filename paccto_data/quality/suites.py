@@ -168,9 +168,48 @@ def _exception_message(exception_info) -> str | None:
     return None
 
 
+# Every expectation runs once in BASIC (verdict, observed value, failing-row count, a sample of
+# failing values); only those that failed run again in SUMMARY, for the positions of their
+# first failing rows. COMPLETE with `unexpected_index_column_names` made GX build a dict per
+# failing row in Python, for every failing row of the table (bench/validation.py).
+BASIC = {"result_format": "BASIC", "partial_unexpected_count": SAMPLE_ROWS}
+SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS}
+
+
+def _domain(kwargs: dict) -> list[str]:
+    """The columns an expectation reads (what GX puts first in a failing row's sample)."""
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_A" in kwargs and "column_B" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    return list(kwargs.get("column_list") or [])
+
+
+def _sample(frame: pd.DataFrame, details: dict, domain: list[str], keys: list[str]) -> list:
+    """A failing expectation's first failing rows: {domain columns, key columns} per row (as GX
+    writes them for `unexpected_index_column_names`), else row positions, else values."""
+    positions = details.get("partial_unexpected_index_list")
+    if positions and keys and domain:
+        rows = []
+        for position in positions[:SAMPLE_ROWS]:
+            row = {}
+            for column in domain:
+                row[column] = frame.at[position, column]
+                for key in keys:
+                    row[key] = frame.at[position, key]
+            rows.append(row)
+        return rows
+    return positions or details.get("partial_unexpected_list") or []
+
+
+def _position(result, fallback: int) -> int:
+    return (result.expectation_config.meta or {}).get(POSITION_KEY, fallback)
+
+
 def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
              key_columns: list[str] | None = None, name: str | None = None) -> SuiteOutcome:
-    """Run `suite` (its JSON form) on `frame`."""
+    """Run `suite` (its JSON form) on `frame`: one GX batch for the table, the whole suite in
+    one validation, and a second one only for the expectations that failed."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -179,13 +218,14 @@ def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
     suite_name = name or suite.get("name", "suite")
     expected_count = len(suite["expectations"])
     try:
-        expectations = [
+        configurations = [
             ExpectationConfiguration(
                 type=e["type"], kwargs=e.get("kwargs", {}),
                 meta={**(e.get("meta") or {}), POSITION_KEY: position},
-            ).to_domain_obj()
+            )
             for position, e in enumerate(suite["expectations"])
         ]
+        expectations = [c.to_domain_obj() for c in configurations]
     except Exception as exc:  # an unknown type or bad kwargs in the file
         return SuiteOutcome(suite_name, [], could_not_run=f"cannot load the suite: {exc}")
     gx_suite = gx.ExpectationSuite(name=suite_name, expectations=expectations)
@@ -193,26 +233,35 @@ def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
         return SuiteOutcome(suite_name, [], could_not_run=(
             f"the suite loaded {len(gx_suite.expectations)} of the {expected_count} "
             "expectations its file holds"))
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
+        frame = frame.reset_index(drop=True)  # failing rows are found by position
     key_columns = [c for c in (key_columns or []) if c in frame.columns]
-    result_format = {"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_ROWS}
-    if key_columns:
-        result_format["unexpected_index_column_names"] = key_columns
     batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(gx_suite, result_format=result_format,
+    result = batch.validate(gx_suite, result_format=BASIC,
                             expectation_parameters=parameters or {})
     if len(result.results) != expected_count:
         return SuiteOutcome(suite_name, [], could_not_run=(
             f"GX returned {len(result.results)} results for {expected_count} expectations"))
+    results = {_position(r, n): r for n, r in enumerate(result.results)}
+    # failed, or passed with failing rows (`mostly`): the rows are shown either way
+    failed = sorted(p for p, r in results.items()
+                    if not r.success or (r.result or {}).get("unexpected_count"))
+    if failed:
+        again = batch.validate(
+            gx.ExpectationSuite(name=suite_name,
+                                expectations=[configurations[p].to_domain_obj() for p in failed]),
+            result_format=SUMMARY, expectation_parameters=parameters or {})
+        results.update({_position(r, -1): r for r in again.results})
     outcomes = {}
-    for r in result.results:
+    for position, r in results.items():
         config = r.expectation_config
         # GX does not return results in the suite's order: report them in the file's order,
         # with the kwargs as the file states them ($PARAMETER names, the row condition).
-        position = (config.meta or {}).get(POSITION_KEY, len(outcomes))
         kwargs = suite["expectations"][position].get("kwargs", {})
         details = r.result or {}
         error = _exception_message(r.exception_info)
-        sample = details.get("unexpected_index_list") or details.get("partial_unexpected_list") or []
+        sample = _sample(frame, details, _domain(config.kwargs), key_columns) \
+            if position in failed else []
         extra = {k: details[k] for k in DETAIL_KEYS
                  if details.get(k) not in (None, [], {}, 0)}
         if "partial_missing_list" not in extra:  # a map expectation's missing_count: nulls
