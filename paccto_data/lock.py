@@ -85,7 +85,7 @@ def held(path: Path, what: str, *, timeout: float | None | str = "env",
     if timeout == "env":
         timeout = timeout_from_env()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed below, after the lock
     try:
         _acquire(handle, path, what, timeout, say)
         handle.seek(0)

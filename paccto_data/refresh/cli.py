@@ -11,8 +11,8 @@ from pathlib import Path
 
 from paccto_data.acquire.promote import VINTAGE, load, require_bundlable, snapshot_dir, yaml_path
 from paccto_data.errors import LockBusyError, PacctoError
-from paccto_data.lock import data_lock
 from paccto_data.http import HttpClient
+from paccto_data.lock import data_lock
 from paccto_data.refresh.compare import compare
 from paccto_data.refresh.download import download
 from paccto_data.refresh.promotion import promote

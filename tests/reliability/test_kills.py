@@ -232,7 +232,7 @@ def test_sigkill_at_a_point_of_the_build_loses_nothing(cold, tmp_path, loopback,
                                        stall_after=len(body) // 2))
             seen: list[float] = []
 
-            def kill_when() -> bool:  # the run's own request, half its body sent
+            def kill_when(seen=seen) -> bool:  # the run's own request, half its body sent
                 if not seen and loopback.requests_to(path):
                     seen.append(time.monotonic())
                 return bool(seen) and time.monotonic() - seen[0] > 0.5

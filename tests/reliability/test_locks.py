@@ -133,7 +133,7 @@ def hold(tmp_path: Path, seconds: float) -> subprocess.Popen:
 def test_a_second_holder_waits_and_is_told_which_process_holds_the_lock(tmp_path):
     holder = hold(tmp_path, 2)
     second = subprocess.run([sys.executable, "-c", SECOND], env=child_env(tmp_path),
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     holder.wait(timeout=60)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "got it"
@@ -147,7 +147,7 @@ def test_with_a_timeout_a_second_holder_gives_up_naming_the_holder(tmp_path):
         start = time.monotonic()
         second = subprocess.run([sys.executable, "-c", SECOND],
                                 env=child_env(tmp_path, PACCTO_LOCK_TIMEOUT="1"),
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=120, check=False)
         seconds = time.monotonic() - start
     finally:
         holder.kill()
@@ -165,7 +165,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder.wait()
     second = subprocess.run([sys.executable, "-c", SECOND],
                             env=child_env(tmp_path, PACCTO_LOCK_TIMEOUT="5"),
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert second.returncode == 0 and second.stdout.strip() == "got it", second.stderr
     assert "waiting" not in second.stderr
 
@@ -179,7 +179,7 @@ def test_refresh_and_accept_take_the_lock(tmp_path, command):
     try:
         waited = subprocess.run([sys.executable, *command], cwd=tmp_path,
                                 env=child_env(tmp_path, PACCTO_LOCK_TIMEOUT="0.5"),
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=120, check=False)
     finally:
         holder.kill()
         holder.wait()
