@@ -39,7 +39,6 @@ import duckdb
 import pytest
 
 from paccto_data.settings import PROJECT_ROOT
-from tests.reliability.conftest import _TABLE
 from tests.support import Project
 from tests.workbooks import WorkbookCopy
 
@@ -175,10 +174,10 @@ def point_copy(cold, tmp_path: Path) -> Project:
     return Project(root, root / "data")
 
 
-def record(point: str, tries: int, survived: int, peak: float, seconds: float) -> None:
-    _TABLE.append((f"SIGKILL at {point} ({tries} tries)",
-                   f"{survived}/{tries} survived; bytes lost: 0", f"{peak:.0f}",
-                   f"{seconds:.1f}"))
+def record(table_row, point: str, tries: int, survived: int, peak: float,
+           seconds: float) -> None:
+    table_row(f"SIGKILL at {point} ({tries} tries)", f"{survived}/{tries} survived; bytes lost: 0",
+              f"{peak:.0f}", f"{seconds:.1f}")
 
 
 def check_after_kill(project: Project, killed: Ran, before: dict, tables: dict,
@@ -213,7 +212,8 @@ POINTS = ("download", *PAUSE_POINTS)
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_sigkill_at_a_point_of_the_build_loses_nothing(cold, tmp_path, loopback, point):
+def test_sigkill_at_a_point_of_the_build_loses_nothing(cold, tmp_path, loopback, table_row,
+                                                      point):
     from loopback import Reply
 
     project = point_copy(cold, tmp_path)
@@ -254,4 +254,4 @@ def test_sigkill_at_a_point_of_the_build_loses_nothing(cold, tmp_path, loopback,
             assert restored < ran.output.index("make run: asking every live source")
         peak = max(peak, killed.peak_mib, ran.peak_mib)
         survived += 1
-    record(point, TRIES, survived, peak, time.monotonic() - start)
+    record(table_row, point, TRIES, survived, peak, time.monotonic() - start)

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from paccto_data.settings import PROJECT_ROOT
-from tests.reliability.conftest import _TABLE
 
 PACKAGE = PROJECT_ROOT / "published" / "lac-homicide"
 
@@ -70,7 +69,7 @@ def leftovers(root: Path) -> list[str]:
                   if p.name not in ("published", "build") and not p.name.endswith(".lock"))
 
 
-def test_two_overlapping_publication_releases_each_publish_a_whole_tree(tmp_path):
+def test_two_overlapping_publication_releases_each_publish_a_whole_tree(tmp_path, table_row):
     publish_dir = tmp_path / "published"
     files = digests(PACKAGE)
     pause = 1.5 / len(files)  # each fill takes about 1.5 s
@@ -92,9 +91,9 @@ def test_two_overlapping_publication_releases_each_publish_a_whole_tree(tmp_path
     assert [o["ok"] for o in outcomes] == [True, True], outcomes
     assert digests(publish_dir / PACKAGE.name) == files  # whole, byte for byte
     assert leftovers(tmp_path) == []  # no published.*.tmp / .old left behind
-    _TABLE.append(("two overlapping publication releases, 2 processes (1 try)",
-                   "both whole, the second waited for the lock",
-                   f"{max(o['peak_mib'] for o in outcomes):.0f}", f"{seconds:.1f}"))
+    table_row("two overlapping publication releases, 2 processes (1 try)",
+              "both whole, the second waited for the lock",
+              f"{max(o['peak_mib'] for o in outcomes):.0f}", f"{seconds:.1f}")
 
 
 HOLDER = textwrap.dedent("""
