@@ -74,3 +74,13 @@ class LicenceError(PublicationError):
 
 class PackageInvalidError(PublicationError):
     """A written package does not validate; nothing was released."""
+
+
+class LockBusyError(PacctoError):
+    """Another process holds the lock of a data directory (paccto_data/lock.py) past the wait
+    allowed; names the lock file and its holder (pid, command, since when)."""
+
+    def __init__(self, path: str | Path, holder: str, waited: float):
+        self.path, self.holder, self.waited = str(path), holder, waited
+        super().__init__(f"{path} is held by {holder}; gave up after {waited:g} s "
+                         "(PACCTO_LOCK_TIMEOUT); try again when it has finished")

@@ -37,6 +37,7 @@ import urllib3.exceptions
 from paccto_data.errors import SourceFileError
 from paccto_data.fileio import sha256_of
 from paccto_data.limits import DEFAULT, LimitExceeded, Limits
+from paccto_data.lock import leftovers, owned
 
 USER_AGENT = "paccto-data (+https://github.com/el-paccto/paccto-data)"
 CHUNK = 1 << 16
@@ -347,7 +348,9 @@ class HttpClient:
             raise SourceFileError(f"{url}: unsupported Content-Encoding {encoding!r}")
         inflater = _Inflater(encoding) if encoding not in ("identity", "") else None
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.part")
+        for leftover in leftovers(target, "part"):  # of a download whose process died
+            leftover.unlink(missing_ok=True)
+        partial = owned(target, "part", hidden=True)
         digest, size, received = hashlib.sha256(), 0, 0
 
         def write(fh, block: bytes) -> None:

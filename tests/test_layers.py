@@ -9,7 +9,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "paccto_data"
 ACTIVITIES_MAY_IMPORT = ("activities", "sources", "countries", "acquire", "settings", "errors",
-                         "fileio", "yamlschema", "csv_reader")
+                         "fileio", "lock", "yamlschema", "csv_reader")
 
 
 def modules() -> dict[str, Path]:

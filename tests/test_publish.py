@@ -5,7 +5,10 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from html import escape
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -25,7 +28,7 @@ from paccto_data.publication.licences import (
     source_records,
 )
 from paccto_data.publication.package import build_package, vintage_date
-from paccto_data.publication.release import aside, recover, release_folder
+from paccto_data.publication.release import recover, release_folder
 from paccto_data.publication.spec import (
     STANDARD_COUNTRIES_PATH,
     load_spec,
@@ -176,7 +179,7 @@ def test_publishing_rows_from_a_non_open_source_is_refused_before_writing(scratc
     with pytest.raises(LicenceError):
         catalog.publish(conn, [HOMICIDE], publish_dir)
     assert files_of(publish_dir) == before
-    assert not aside(publish_dir, "tmp").exists()
+    assert not list(publish_dir.parent.glob(f"{publish_dir.name}.*.tmp"))
 
 
 @pytest.mark.e2e
@@ -316,11 +319,41 @@ def test_a_rebuild_from_unchanged_inputs_is_byte_identical(built, warehouse, tmp
 # --- release --------------------------------------------------------------------------------
 
 
+def dead_pid() -> int:
+    """The pid of a process that has ended (the owner of a kill's leftovers)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def aside(publish_dir: Path, pid: int, kind: str) -> Path:
+    return publish_dir.with_name(f"{publish_dir.name}.{pid}.{kind}")
+
+
+@pytest.mark.e2e
+def test_recovery_never_touches_a_live_owners_temporary_folders(tmp_path):
+    publish_dir = tmp_path / "published"
+    publish_dir.mkdir()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        theirs = aside(publish_dir, live.pid, "tmp")
+        theirs.mkdir()
+        dead = aside(publish_dir, dead_pid(), "tmp")
+        dead.mkdir()
+        done = recover(publish_dir)
+        assert theirs.is_dir() and not dead.exists()
+        assert done == [f"deleted the unfinished build {dead.name}"]
+    finally:
+        live.kill()
+        live.wait()
+
+
 @pytest.mark.e2e
 def test_a_kill_between_the_two_renames_is_recovered_at_the_next_start(warehouse, released):
     publish_dir, before = released
     newer = dataclasses.replace(HOMICIDE, version="1.0.1")
-    tmp, old = aside(publish_dir, "tmp"), aside(publish_dir, "old")
+    pid = dead_pid()
+    tmp, old = aside(publish_dir, pid, "tmp"), aside(publish_dir, pid, "old")
     build_package(warehouse, newer, tmp / newer.name)
     os.rename(publish_dir, old)  # the first rename of the swap, then the process dies
     assert not publish_dir.exists()
@@ -337,7 +370,7 @@ def test_a_kill_between_the_two_renames_is_recovered_at_the_next_start(warehouse
 @pytest.mark.e2e
 def test_a_swap_killed_before_deleting_the_old_release_keeps_the_new_one(warehouse, released):
     publish_dir, before = released
-    old = aside(publish_dir, "old")
+    old = aside(publish_dir, dead_pid(), "old")
     shutil.copytree(publish_dir, old)
     (publish_dir / "lac-homicide" / "README.md").write_text("new release", encoding="utf-8")
     recover(publish_dir)
@@ -360,7 +393,7 @@ def test_a_failed_validation_leaves_the_previous_release_as_it_was(warehouse, re
     assert "lac-homicide/homicide_rate, row " in str(error.value)
     assert 'constraint-error: constraint "maximum" is "1"' in str(error.value)
     assert files_of(publish_dir) == before
-    assert not aside(publish_dir, "tmp").exists()
+    assert not list(publish_dir.parent.glob(f"{publish_dir.name}.*.tmp"))
 
 
 @pytest.mark.e2e

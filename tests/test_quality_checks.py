@@ -175,6 +175,27 @@ def test_a_mistake_in_the_rules_file_fails_when_the_definitions_load(tmp_path, e
         load_rules.__wrapped__(path)
 
 
+@pytest.mark.parametrize("change, property_", [
+    ({"table": "core.fact_indicator f; DROP TABLE core.dim_country; --"}, "table"),
+    ({"indicators": ["population' OR 1=1 --"]}, "indicators/0"),
+    ({"relative": "0.1"}, "relative"),
+    ({"threshold": 3}, "checks/0"),
+])
+def test_the_rules_file_is_checked_against_its_schema(tmp_path, change, property_):
+    import yaml
+
+    from paccto_data.errors import CatalogueError
+
+    entry = {"name": "x", "kind": "jumps", "table": "core.fact_indicator", "why": ".",
+             "indicators": ["population"], "countries": "all", "absolute": 1, "relative": 0.1}
+    path = tmp_path / "quality_checks.yaml"
+    path.write_text(yaml.safe_dump({"checks": [{**entry, **change}]}))
+    with pytest.raises(CatalogueError, match="quality_checks.schema.json") as error:
+        load_rules.__wrapped__(path)
+    assert f"checks/0/{property_}".rstrip("/").replace("checks/0/checks/0", "checks/0") \
+        in str(error.value)
+
+
 def test_a_warn_check_reports_severity_warn_with_everything_needed_to_act(database, tmp_path):
     conn, built = database
     conn.execute("CHECKPOINT")  # the resource opens its own copy: one file, one opener

@@ -29,6 +29,7 @@ from paccto_data.errors import SourceFileError
 from paccto_data.fileio import sha256_of
 from paccto_data.http import Download, HttpClient
 from paccto_data.limits import DEFAULT, LimitExceeded, Limits
+from paccto_data.lock import leftovers, owned
 from paccto_data.settings import Settings, url_override
 
 MANIFEST = "manifest.json"
@@ -101,7 +102,9 @@ def _read_manifest(settings: Settings, source: Source, strict: bool = False) -> 
 def _write_manifest(settings: Settings, source: Source, manifest: dict) -> None:
     path = _manifest_path(settings, source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
+    for leftover in leftovers(path, "part"):
+        leftover.unlink(missing_ok=True)
+    partial = owned(path, "part", hidden=True)
     partial.write_text(json.dumps(manifest, indent=2, sort_keys=True))
     os.replace(partial, path)
 
@@ -133,7 +136,9 @@ def _extract_member(archive_path: Path, spec: SourceFile, target: Path, url: str
     `limits`, check it is a `spec.format` file, then rename it into place. The member's own
     path is never used as a destination, so a name like `../../x.csv` cannot land outside
     the source folder."""
-    partial = target.with_name(f".{target.name}.part")
+    for leftover in leftovers(target, "part"):
+        leftover.unlink(missing_ok=True)
+    partial = owned(target, "part", hidden=True)
     try:
         with zipfile.ZipFile(archive_path) as archive:
             name = _matching_member(archive, spec.member, url)

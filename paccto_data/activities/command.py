@@ -9,7 +9,8 @@ assets/snapshots/paccto_activities/ and its sha256, size, vintage (the newest `s
 retrieval date (today) and coverage (the years of `start_date`) are written into
 assets/sources/paccto_activities.yaml in place, keeping its comments. Nothing changes unless
 every step succeeds. Exit status: 0 done; 1 problems in the register (nothing accepted);
-2 a wrong command, or a promotion the promoter refused (nothing accepted).
+2 a wrong command, or a promotion the promoter refused (nothing accepted). `accept` holds
+the lock of the data directory (paccto_data/lock.py): it waits for a running build.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from paccto_data.activities.register import (
 )
 from paccto_data.errors import PacctoError, SourceDataError
 from paccto_data.fileio import sha256_of
-from paccto_data.settings import ASSETS_DIR
+from paccto_data.lock import data_lock
+from paccto_data.settings import ASSETS_DIR, Settings
 
 
 def accept(register: Path = REGISTER_PATH, *, assets_root: Path = ASSETS_DIR,
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None, *, assets_root: Path = ASSETS_DIR) -> in
                 return 1
             print(f"{path}: {len(raw)} activities, no problems")
             return 0
-        print(accept(path, assets_root=assets_root))
+        with data_lock(Settings.from_env(), "activities accept"):
+            print(accept(path, assets_root=assets_root))
         return 0
     except RegisterError as exc:
         print(f"{path}: {len(exc.problems)} problem(s); nothing was accepted:")

@@ -23,7 +23,6 @@ gates accept (paccto_data/quality/status.py).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import signal
 import socket
@@ -40,7 +39,6 @@ import dagster as dg
 LAUNCHED_BY = "paccto/launched_by"
 PID_TAG, HOST_TAG = "paccto/pid", "paccto/host"
 LAUNCHER = "make run"
-LOCK_NAME = ".make-run.lock"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 CODE_VERSION_TAG = "dagster/code_version"
 
@@ -73,27 +71,33 @@ class Outcome:
 
 
 @contextmanager
-def build_lock(home: Path) -> Iterator[None]:
-    """One `make run` at a time per DAGSTER_HOME: the next waits for the lock. While we hold
-    it, no other build of this instance is alive."""
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / LOCK_NAME, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"make run: another build of {home} is running; waiting for it", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+def build_lock(settings) -> Iterator[None]:
+    """One build at a time per data directory (paccto_data/lock.py): a second `make run`, or
+    a release from the UI or a test, waits for this one, and is told which process holds it.
+    Holding it, the build first repairs what an interrupted release left, before any gate."""
+    from paccto_data.lock import data_lock
+    from paccto_data.publication.release import recover_releases
+
+    with data_lock(settings, LAUNCHER, say=lambda m: print(f"make run: {m}", flush=True)):
+        for line in recover_releases(settings):
+            print(f"make run: {line}", flush=True)
         yield
 
 
 def mark_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark failed every earlier `make run` run the storage still shows in progress: we hold
-    the build lock, so its process is gone (killed, or its machine stopped)."""
+    """Mark failed every earlier `make run` run the storage still shows in progress whose
+    process is gone (killed, or its machine stopped): on this host, its pid is not alive."""
+    from paccto_data.lock import pid_alive
+
     statuses = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                 dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
     dead = []
+    host = socket.gethostname()
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=statuses,
                                                       tags={LAUNCHED_BY: LAUNCHER})):
+        pid = run.tags.get(PID_TAG, "")
+        if run.tags.get(HOST_TAG) == host and pid.isdigit() and pid_alive(int(pid)):
+            continue  # a build of another data directory, still running
         message = (f"The `make run` process of this run (pid {run.tags.get(PID_TAG, '?')} on "
                    f"{run.tags.get(HOST_TAG, '?')}) ended without finishing the run (killed?); "
                    "marked failed by the next `make run`.")
@@ -388,8 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from paccto_data.settings import Settings
 
     settings = Settings.from_env()
-    home = Path(os.environ["DAGSTER_HOME"])
-    with build_lock(home), dg.DagsterInstance.get() as instance:
+    with build_lock(settings), dg.DagsterInstance.get() as instance:
         ok, outcome, plan, dead = build(build_definitions(settings), instance, settings,
                                         full=args.full)
         print(summarise(outcome, plan, settings, dead, time.monotonic() - start), flush=True)

@@ -18,7 +18,9 @@ and charts of the catalogue) and swaps it in whole. The release replaces the who
 whatever is not in the list is not published, so a new published folder is one more
 `ReleasedFolder(asset key, folder)` in `OTHER_FOLDERS`; the release depends on that asset and
 copies its folder. A listed asset that is not in the Definitions (a module not wired yet) is
-skipped with a warning; one that is, but has not written its folder, fails the release.
+published from the build area when it is built there, else kept exactly as published (a
+release materialised alone, from any selection, never drops a folder); one that is in the
+Definitions but has not written its folder fails the release with a message.
 A folder name may not be taken by a package (publication.spec.RESERVED_FOLDERS).
 
 The release depends on every asset that has a blocking check as well as on the folders, so
@@ -49,6 +51,7 @@ from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.versions import PUBLICATION, SITE, code_version
 from paccto_data.defs.warehouse import refuse_unless_checks_passed
 from paccto_data.errors import PublicationError
+from paccto_data.lock import data_lock
 from paccto_data.publication.package import build_package
 from paccto_data.publication.release import recover, release_folder
 from paccto_data.publication.spec import PackageSpec, package_specs
@@ -230,25 +233,35 @@ def release_asset(specs: Sequence[PackageSpec],
     )
     def publication_release(context: dg.AssetExecutionContext,
                             paccto: PacctoConfig) -> dg.MaterializeResult:
-        refuse_unless_checks_passed(context, check_keys, "packages")
-        area, target = build_area(paccto.settings), paccto.settings.publish_dir
-        for line in recover(target):
+        with data_lock(paccto.settings, "publication_release"):
+            return _release(context, paccto.settings)
+
+    def _release(context: dg.AssetExecutionContext, settings: Settings) -> dg.MaterializeResult:
+        area, target = build_area(settings), settings.publish_dir
+        for line in recover(target):  # before the gate: a swap cut short is repaired anyway
             context.log.warning(line)
+        refuse_unless_checks_passed(context, check_keys, "packages")
         copied: list[str] = []
 
         def assemble(tmp: Path) -> dict:
             for f in folders:
                 source = area / f.folder
-                if not f.is_package and not _is_defined(context, f.key):
-                    context.log.warning(f"{f.key.to_user_string()} is not in the Definitions: "
-                                        f"{f.folder}/ is not published")
-                    continue
                 built = (source / "datapackage.json").is_file() if f.is_package \
                     else source.is_dir() and any(source.iterdir())
-                if not built:
+                if not built and not f.is_package and not _is_defined(context, f.key):
+                    # Not in this job (e.g. the release materialised alone from its own
+                    # definition): what is published stays exactly as it was.
+                    source = target / f.folder
+                    if not source.is_dir():
+                        context.log.warning(f"{f.key.to_user_string()} is not in the "
+                                            f"Definitions: {f.folder}/ is not published")
+                        continue
+                    context.log.warning(f"{f.key.to_user_string()} is not in this job and "
+                                        f"not built: {f.folder}/ is kept as published")
+                elif not built:
                     raise PublicationError(
                         f"{f.folder}/ is not built in {area}: materialise "
-                        f"{f.key.to_user_string()} first")
+                        f"{f.key.to_user_string()} first; nothing was released")
                 shutil.copytree(source, tmp / f.folder)
                 copied.append(f.folder)
             return catalogue.write_catalogue(tmp)

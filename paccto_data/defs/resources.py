@@ -1,13 +1,27 @@
-"""Resources, configured from the environment (the README's "Configuration")."""
+"""Resources, configured from the environment (the README's "Configuration").
+
+Both hold the lock of the data directory (paccto_data/lock.py) for as long as a run uses
+them, whoever launched it (make run, a test, the UI): a run waits for another process's build
+or release of the same data directory. `make run` already holds it; the lock is re-entrant.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from paccto_data.lock import data_lock_path, held
 from paccto_data.settings import Settings
+
+
+def _run_lock(build_db: str | Path, context):
+    log = getattr(context, "log", None)
+    return held(data_lock_path(Path(build_db)),
+                f"dagster run {getattr(context, 'run_id', '') or ''}".strip(),
+                say=log.warning if log is not None else print)
 
 
 class PacctoConfig(dg.ConfigurableResource):
@@ -30,6 +44,27 @@ class PacctoConfig(dg.ConfigurableResource):
         return Settings(self.source_mode, Path(self.warehouse), Path(self.build_db),
                         Path(self.raw_dir), Path(self.publish_dir))
 
+    @contextlib.contextmanager
+    def yield_for_execution(self, context):
+        """Hold the lock for the run, and first repair what an interrupted release left
+        (before any step, so before any gate)."""
+        from paccto_data.publication.release import recover_releases
+
+        with _run_lock(self.build_db, context):
+            for line in recover_releases(self.settings):
+                (context.log.warning if getattr(context, "log", None) else print)(line)
+            with super().yield_for_execution(context) as value:
+                yield value
+
+
+class BuildDatabase(DuckDBResource):
+    """The one DuckDB resource of the build database, holding the data directory's lock."""
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context):
+        with _run_lock(self.database, context), super().yield_for_execution(context) as value:
+            yield value
+
 
 def build_resources(settings: Settings) -> dict:
     settings.build_db.parent.mkdir(parents=True, exist_ok=True)
@@ -37,5 +72,5 @@ def build_resources(settings: Settings) -> dict:
         "paccto": PacctoConfig.from_settings(settings),
         # The one way to the build database; the released file is written only by
         # `warehouse_release`, through this same connection.
-        "duckdb": DuckDBResource(database=str(settings.build_db)),
+        "duckdb": BuildDatabase(database=str(settings.build_db)),
     }

@@ -12,6 +12,7 @@ from paccto_data.defs.conditions import inputs_changed
 from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.versions import MODELS_SHARED, PACKAGE_DIR, code_version, suite
+from paccto_data.lock import data_lock
 from paccto_data.quality.status import release_problems
 from paccto_data.quality.suites import suite_path
 from paccto_data.settings import SOURCES_DIR, SQL_DIR
@@ -82,10 +83,11 @@ def release_asset(upstream: Sequence[dg.AssetKey],
     )
     def warehouse_release(context: dg.AssetExecutionContext, paccto: PacctoConfig,
                           duckdb: DuckDBResource) -> dg.MaterializeResult:
-        refuse_unless_checks_passed(context, check_keys, "warehouse")
         target = paccto.settings.warehouse
-        with duckdb.get_connection() as conn:
-            counts = release_warehouse(conn, target)
+        with data_lock(paccto.settings, "warehouse_release"):
+            refuse_unless_checks_passed(context, check_keys, "warehouse")
+            with duckdb.get_connection() as conn:
+                counts = release_warehouse(conn, target)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(target)),
             "bytes": target.stat().st_size,

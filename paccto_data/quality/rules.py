@@ -28,8 +28,10 @@ import yaml
 
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.sources import DISAGGREGATIONS
+from paccto_data.yamlschema import check_against
 
 RULES_FILE = ASSETS_DIR / "quality_checks.yaml"
+RULES_SCHEMA = ASSETS_DIR / "quality_checks.schema.json"
 KINDS = ("coverage", "jumps", "cross_source")
 COUNTRY_GROUPS = {  # name in the YAML -> predicate on core.dim_country d
     "programme_partners": "d.is_programme_partner",
@@ -133,6 +135,8 @@ def load_rules(path=RULES_FILE) -> tuple[Rule, ...]:
         names.add(entry["name"])
         rules.append(Rule(name=entry["name"], kind=kind, table=entry["table"],
                           why=" ".join(str(entry["why"]).split()), spec=dict(entry)))
+    # and the schema, for all that reaches SQL (table, ids, patterns) and every other key
+    check_against(document, RULES_SCHEMA, path)
     return tuple(rules)
 
 

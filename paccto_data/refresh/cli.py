@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from paccto_data.acquire.promote import VINTAGE, load, require_bundlable, snapshot_dir, yaml_path
-from paccto_data.errors import PacctoError
+from paccto_data.errors import LockBusyError, PacctoError
 from paccto_data.http import HttpClient
+from paccto_data.lock import data_lock
 from paccto_data.refresh.compare import compare
 from paccto_data.refresh.download import download
 from paccto_data.refresh.promotion import promote
 from paccto_data.refresh.report import DEFAULT_LIMIT, format_report, shown
-from paccto_data.settings import ASSETS_DIR
+from paccto_data.settings import ASSETS_DIR, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +86,18 @@ def _record_removals(source_id: str, vintage: str, reason: str | None, report, a
 
 
 def main(argv: Sequence[str] | None = None, *, client: HttpClient | None = None) -> int:
+    """Holds the lock of the data directory (paccto_data/lock.py) throughout: a build never
+    reads a snapshot that a refresh is replacing."""
     args = _parser().parse_args(argv)
+    try:
+        with data_lock(Settings.from_env(), f"refresh {args.source}"):
+            return _main(args, client)
+    except LockBusyError as exc:
+        print(f"refresh: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace, client: HttpClient | None) -> int:
     out, stdin = sys.stdout, sys.stdin
     if args.vintage is not None and not VINTAGE.match(args.vintage):
         print(f"refresh: --vintage {args.vintage!r} is not YYYY, YYYY-MM or YYYY-MM-DD",

@@ -26,6 +26,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from paccto_data.lock import leftovers, owned
 from paccto_data.quality.report import ABSENT, PRESENT, SUPPRESSED, CoverageBlock, ReportData
 from paccto_data.site import SiteError
 from paccto_data.site.chart_specs import Chart
@@ -121,10 +122,12 @@ def quality_page(data: ReportData) -> str:
 
 def write_quality_page(folder: Path, data: ReportData) -> Path:
     """Write `folder`/index.html through a temporary file and a rename: a reader never sees
-    half a page."""
+    half a page. The temporary name carries the owner's pid; a dead owner's is deleted."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "index.html"
-    tmp = folder / ".index.html.tmp"
+    for leftover in leftovers(path, "tmp"):
+        leftover.unlink(missing_ok=True)
+    tmp = owned(path, "tmp", hidden=True)
     tmp.write_text(quality_page(data), encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from paccto_data.pausepoints import pause_point
 from paccto_data.settings import SQL_DIR
 
 PREVIEW_ROWS = 10
@@ -31,6 +32,7 @@ def write_table(conn: duckdb.DuckDBPyConnection, schema: str, name: str,
         conn.execute(
             f"CREATE OR REPLACE TABLE {quote(schema)}.{quote(name)} AS SELECT * FROM _incoming"
         )
+        pause_point(f"{schema}_write")
     finally:
         conn.unregister("_incoming")
 

@@ -79,6 +79,12 @@ def outcome(request, tmp_path, monkeypatch):
     return run
 
 
+@pytest.fixture
+def table_row():
+    """table_row(case, result, peak_mib, seconds): one more row of the measured table."""
+    return lambda *row: _TABLE.append(tuple(str(cell) for cell in row))
+
+
 def pytest_sessionfinish(session, exitstatus):
     target = os.environ.get("PACCTO_RELIABILITY_TABLE")
     if target and _TABLE:
