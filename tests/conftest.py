@@ -120,10 +120,11 @@ def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
 # tests that share a costly fixture share a worker, and the longest work starts first ---
 
 # Started first, longest first, so that no worker is left with one of them at the end.
-# (`--durations` of a whole run: the make-run test of test_incremental.py is the longest test.)
-LONGEST_FIRST = ("tests/test_incremental.py", "warehouse_build", "tests/test_ui_browser.py",
-                 "tests/test_adding_a_source.py", "tests/test_team_instance.py",
-                 "tests/test_no_silent_loss.py", "tests/test_profiles_browser.py", "sources")
+# (`--durations` of a whole run: the kill suite, 25 killed and 25 recovering builds, is the
+# longest module; then the make-run test of test_incremental.py.)
+LONGEST_FIRST = ("tests/reliability/test_kills.py", "tests/test_incremental.py",
+                 "warehouse_build", "tests/test_ui_browser.py", "tests/test_adding_a_source.py",
+                 "tests/test_team_instance.py", "tests/test_no_silent_loss.py", "tests/test_profiles_browser.py", "sources")
 
 
 def _group(item) -> str | None:
