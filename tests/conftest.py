@@ -124,7 +124,8 @@ def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
 # longest module; then the make-run test of test_incremental.py.)
 LONGEST_FIRST = ("tests/reliability/test_kills.py", "tests/test_incremental.py",
                  "warehouse_build", "tests/test_ui_browser.py", "tests/test_adding_a_source.py",
-                 "tests/test_team_instance.py", "tests/test_no_silent_loss.py", "tests/test_profiles_browser.py", "sources")
+                 "tests/test_team_instance.py", "tests/test_no_silent_loss.py",
+                 "tests/test_profiles_browser.py", "sources")
 
 
 def _group(item) -> str | None:
