@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 
 import pandas as pd
-import yaml
 
 from paccto_data.csv_reader import read_csv_frame, read_csv_table
 from paccto_data.errors import UnknownCountryError
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR
 
 OVERRIDES_PATH = ASSETS_DIR / "country_overrides.yaml"
@@ -139,7 +139,7 @@ class CountryResolver:
 
 @cache
 def resolver() -> CountryResolver:
-    overrides = yaml.safe_load(OVERRIDES_PATH.read_text(encoding="utf-8")) or {}
+    overrides = read_yaml(OVERRIDES_PATH) or {}
     return CountryResolver(read_m49(), read_crosswalk(), overrides)
 
 

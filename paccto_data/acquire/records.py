@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from paccto_data.errors import CatalogueError
+from paccto_data.fileio import read_yaml
 from paccto_data.limits import DEFAULT, Limits
 from paccto_data.settings import ASSETS_DIR, SNAPSHOTS_DIR, SOURCES_DIR
 
@@ -89,7 +90,7 @@ def validate_record(record: dict, path: Path) -> None:
 
 def load_source(path: Path) -> Source:
     try:
-        record = yaml.safe_load(path.read_text(encoding="utf-8"))
+        record = read_yaml(path)
     except yaml.YAMLError as exc:
         raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(record, dict):

@@ -19,6 +19,7 @@ import yaml
 
 from paccto_data.acquire.records import validate_record
 from paccto_data.errors import CatalogueError
+from paccto_data.fileio import parse_yaml
 
 
 class RecordEditError(CatalogueError):
@@ -133,7 +134,7 @@ def edit_source_yaml(text: str, path: Path, files: Mapping[str, tuple[str, int, 
     with exactly those changes, and must match the schema."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.split(newline)
-    record = yaml.safe_load(text)
+    record = parse_yaml(text)
     expected = copy.deepcopy(record)
     for key, value in (("retrieved", retrieved), ("vintage", vintage)):
         i = _top_level(lines, key, path)
@@ -167,7 +168,7 @@ def edit_source_yaml(text: str, path: Path, files: Mapping[str, tuple[str, int, 
         del lines[i]
     new_text = newline.join(lines)
     try:
-        new_record = yaml.safe_load(new_text)
+        new_record = parse_yaml(new_text)
     except yaml.YAMLError as exc:
         raise RecordEditError(f"{path}: the in-place edit broke the YAML ({exc}); "
                               "nothing was changed: edit it by hand") from exc

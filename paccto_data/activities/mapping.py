@@ -7,9 +7,9 @@ with that source."""
 from __future__ import annotations
 
 import pandas as pd
-import yaml
 
 from paccto_data.activities.vocabulary import vocabularies
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH
 from paccto_data.yamlschema import check_against
 
@@ -19,7 +19,7 @@ MAPPING_SCHEMA = ASSETS_DIR / "activities" / "crime_area_indicators.schema.json"
 
 
 def _indicator_sources() -> dict[str, list[str]]:
-    entries = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))["indicators"]
+    entries = read_yaml(INDICATORS_PATH)["indicators"]
     return {e["id"]: list(e["sources"]) for e in entries}
 
 
@@ -42,7 +42,7 @@ def crime_area_indicator_frame() -> pd.DataFrame:
     the reference frame `crime_area_indicators`. Every crime area of the vocabulary must be
     listed (with `indicators: []` when none describes it yet), every indicator must exist in
     assets/indicators.yaml with that source."""
-    data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    data = read_yaml(MAPPING_PATH)
     check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     areas = data["crime_areas"]
     vocabulary = set(vocabularies().codes["crime_area"])
@@ -61,7 +61,7 @@ def crime_area_indicator_frame() -> pd.DataFrame:
 
 def headline_indicator_frame() -> pd.DataFrame:
     """(indicator_id, source_id) of the headline indicators: the frame `headline_indicators`."""
-    data = yaml.safe_load(MAPPING_PATH.read_text(encoding="utf-8"))
+    data = read_yaml(MAPPING_PATH)
     check_against(data, MAPPING_SCHEMA, MAPPING_PATH)
     pairs = _mapped(data["headline"], "headline", _indicator_sources())
     return pd.DataFrame(pairs, columns=["indicator_id", "source_id"])

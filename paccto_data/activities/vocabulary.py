@@ -11,8 +11,8 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.yamlschema import check_against
 
@@ -33,7 +33,7 @@ class Vocabularies:
 
 @cache
 def vocabularies(path: Path = VOCABULARIES_PATH) -> Vocabularies:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     check_against(data, VOCABULARIES_SCHEMA, path)
     phases = {int(p): (dt.date.fromisoformat(v["from"]), dt.date.fromisoformat(v["to"]))
               for p, v in data["phases"].items()}

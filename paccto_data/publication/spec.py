@@ -13,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 
 import duckdb
-import yaml
 
 from paccto_data.errors import PublicationError
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR
 
 PACKAGES_DIR = ASSETS_DIR / "packages"
@@ -143,7 +143,7 @@ def _fold(text: str) -> str:
 
 def load_spec(path: Path) -> PackageSpec:
     """Read and check one `assets/packages/<name>.yaml`."""
-    return spec_from_record(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    return spec_from_record(read_yaml(path), path)
 
 
 def spec_from_record(record: dict, path: Path) -> PackageSpec:
@@ -189,7 +189,7 @@ def with_standard_countries(record: dict) -> dict:
     if not isinstance(resources, list) or any(
             isinstance(r, dict) and r.get("name") == COUNTRIES for r in resources):
         return record
-    standard = yaml.safe_load(STANDARD_COUNTRIES_PATH.read_text(encoding="utf-8"))
+    standard = read_yaml(STANDARD_COUNTRIES_PATH)
     return {**record, "resources": [standard, *resources]}
 
 

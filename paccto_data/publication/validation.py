@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from paccto_data.errors import PackageInvalidError
-from paccto_data.fileio import sha256_of
+from paccto_data.fileio import read_yaml, sha256_of
 from paccto_data.publication.tables import PARQUET_SUFFIX, column_text, table_schema_type
 
 DESCRIBED_EXTRA = ("datapackage.json", "README.md", "CHANGELOG.md", "CITATION.cff")
@@ -95,7 +95,7 @@ def _check_documents(folder: Path, descriptor: dict) -> list[str]:
     if problems:
         return problems
     try:
-        citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+        citation = read_yaml(folder / "CITATION.cff")
     except yaml.YAMLError as exc:
         return [f"{folder.name}/CITATION.cff: not YAML: {exc}"]
     if not isinstance(citation, dict) or citation.get("version") != version:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from paccto_data.fileio import read_yaml
 from paccto_data.publication.spec import PackageSpec
 from paccto_data.publication.tables import PARQUET_SUFFIX, table_schema_type
 from paccto_data.settings import SOURCES_DIR
@@ -215,7 +216,7 @@ def removal_notes(source_id: str) -> list[dict]:
     path = REMOVALS_DIR / f"{source_id}.yaml"
     if not path.is_file():
         return []
-    notes = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    notes = read_yaml(path) or []
     if not isinstance(notes, list) or not all(isinstance(n, dict) and n.get("reason")
                                               for n in notes):
         from paccto_data.errors import PublicationError

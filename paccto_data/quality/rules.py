@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import duckdb
-import yaml
 
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR
 from paccto_data.sources import DISAGGREGATIONS
 from paccto_data.yamlschema import check_against
@@ -113,7 +113,7 @@ def _cell(value) -> str:
 @cache
 def load_rules(path=RULES_FILE) -> tuple[Rule, ...]:
     """The rules, checked: a typo in the YAML fails when the definitions load, not later."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    document = read_yaml(path) or {}
     rules, names = [], set()
     for position, entry in enumerate(document.get("checks") or [], start=1):
         where = f"{path.name}, check {position}"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from paccto_data.fileio import read_yaml
 from paccto_data.site import SiteError, charts
 from paccto_data.site.packages import Package
 from paccto_data.site.strings import LANGUAGES, strings
@@ -100,7 +100,7 @@ KINDS: dict[str, tuple[tuple[str, ...], Callable, Callable]] = {
 
 
 def load_chart_specs(path: Path = CHARTS_FILE) -> list[ChartSpec]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = read_yaml(path)
     if not isinstance(entries, list):
         raise SiteError(f"{path.name}: expected a list of charts")
     specs = [_spec(entry, path.name) for entry in entries]

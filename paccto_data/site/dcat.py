@@ -34,8 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from paccto_data.fileio import read_yaml
 from paccto_data.publication.documents import release_tag
 from paccto_data.site import SiteError
 from paccto_data.site.packages import Package, not_published
@@ -96,12 +95,12 @@ def publisher_of(packages: list[Package]) -> str:
 
 @cache
 def terms() -> dict:
-    return yaml.safe_load(DCAT_FILE.read_text(encoding="utf-8"))
+    return read_yaml(DCAT_FILE)
 
 
 @cache
 def locations() -> dict[str, dict]:
-    return yaml.safe_load(LOCATIONS_FILE.read_text(encoding="utf-8"))
+    return read_yaml(LOCATIONS_FILE)
 
 
 # --- catalog.json ---------------------------------------------------------------------------

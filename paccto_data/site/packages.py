@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import yaml
 
-from paccto_data.fileio import sha256_of
+from paccto_data.fileio import read_yaml, sha256_of
 from paccto_data.publication.spec import COUNTRIES, RESERVED_FOLDERS
 from paccto_data.publication.tables import PARQUET_SUFFIX
 from paccto_data.site import SiteError
@@ -59,7 +58,7 @@ def read_package(root: Path, folder: Path) -> Package:
     import pyarrow.parquet as pq  # imported when used: loading the Definitions stays quick
 
     descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
-    citation = yaml.safe_load((folder / "CITATION.cff").read_text(encoding="utf-8"))
+    citation = read_yaml(folder / "CITATION.cff")
     files = []
     for r in descriptor["resources"]:
         path = folder / r["path"]

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import yaml
 
+from paccto_data.fileio import read_yaml
 from paccto_data.site import SiteError, charts
 from paccto_data.site.chart_specs import KINDS, WORDS, ChartSpec, _spec
 from paccto_data.site.packages import Package
@@ -119,7 +119,7 @@ class Profile:
 
 
 def load_profile_charts(path: Path = PROFILES_FILE) -> list[ProfileChart]:
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = read_yaml(path)
     if not isinstance(entries, list):
         raise SiteError(f"{path.name}: expected a list of charts")
     out = []

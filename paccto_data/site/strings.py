@@ -10,8 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from paccto_data.fileio import read_yaml
 from paccto_data.site import SiteError
 
 STRINGS_FILE = Path(__file__).with_name("strings.yaml")
@@ -21,7 +20,7 @@ PAGES = {"en": "index.html", "es": "index.es.html"}  # the catalogue page in eac
 
 def by_language(path: Path = STRINGS_FILE) -> dict[str, dict[str, str]]:
     """{language: {key: text}} from a file of `key: {en: ..., es: ...}`."""
-    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = read_yaml(path)
     if not isinstance(entries, dict):
         raise SiteError(f"{path.name}: not a mapping of keys to their texts")
     out: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}

@@ -12,6 +12,7 @@ from paccto_data.activities import (
     headline_indicator_frame,
     vocabulary_frame,
 )
+from paccto_data.fileio import read_yaml
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, PROJECT_ROOT
 from paccto_data.warehouse.tables import sql_string
 from paccto_data.yamlschema import check_against
@@ -24,7 +25,7 @@ INDICATOR_FIELDS = ("id", "title_en", "title_es", "unit", "description_en", "des
 
 def country_groups() -> pd.DataFrame:
     """(iso3, group_id, partner_group) for CELAC and the phase-2 programme partners."""
-    groups = yaml.safe_load(COUNTRY_GROUPS_PATH.read_text(encoding="utf-8"))
+    groups = read_yaml(COUNTRY_GROUPS_PATH)
     rows = [(iso3, "celac", None) for iso3 in groups["celac"]["members"]]
     for partner_group, members in groups["programme_partner"]["groups"].items():
         rows += [(iso3, "programme_partner", partner_group) for iso3 in members]
@@ -37,7 +38,7 @@ def country_groups() -> pd.DataFrame:
 
 def indicator_catalogue() -> pd.DataFrame:
     """assets/indicators.yaml as a frame (one row per indicator id)."""
-    data = yaml.safe_load(INDICATORS_PATH.read_text(encoding="utf-8"))
+    data = read_yaml(INDICATORS_PATH)
     # its ids are values of core.fact_indicator and column names of the marts
     check_against(data, INDICATORS_SCHEMA, INDICATORS_PATH)
     entries = data["indicators"]
@@ -135,7 +136,7 @@ _DICTIONARY_FIELDS = {"description", "unit", "caveats"}
 def data_dictionary() -> pd.DataFrame:
     """(schema_name, table_name, column_name, description, unit, caveats, comment): one row
     per table (column_name None) and per column, in the YAML's order."""
-    tables = yaml.safe_load(DATA_DICTIONARY_PATH.read_text(encoding="utf-8"))["tables"]
+    tables = read_yaml(DATA_DICTIONARY_PATH)["tables"]
     rows = []
     for qualified, table in tables.items():
         schema, name = qualified.split(".")
