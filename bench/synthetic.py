@@ -38,6 +38,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from paccto_data.sources._common import column_letter
+
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("paccto_data", "assets", "expectations", "pyproject.toml", "workspace.yaml")
 EXCEL_ROWS = 1_048_576
@@ -155,15 +157,6 @@ def scale_csv(data: bytes, factor: int) -> bytes | None:
 # --- workbooks --------------------------------------------------------------------------------
 
 
-def _column(n: int) -> str:
-    name = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        name = chr(65 + r) + name
-    return name
-
-
 def _cell(ref: str, value) -> str:
     if value is None or value == "":
         return ""
@@ -177,7 +170,7 @@ def _cell(ref: str, value) -> str:
 
 def _row_cells(row: list) -> list[str]:
     """The cells of one row as XML, "\0" standing for the row number."""
-    return [_cell(f"{_column(c)}\0", v) for c, v in enumerate(row)]
+    return [_cell(f"{column_letter(c)}\0", v) for c, v in enumerate(row)]
 
 
 def sheet_rows(grid: list[list], factor: int, max_rows: int) -> tuple[int, int, object]:
@@ -210,9 +203,9 @@ def sheet_rows(grid: list[list], factor: int, max_rows: int) -> tuple[int, int, 
                 if r > total:
                     return
                 cells = list(cells)
-                cells[long] = _cell(f"{_column(long)}\0", year + k * span)
+                cells[long] = _cell(f"{column_letter(long)}\0", year + k * span)
                 if code is not None:
-                    cells[code] = _cell(f"{_column(code)}\0",
+                    cells[code] = _cell(f"{column_letter(code)}\0",
                                         re.sub(r"\d{4}$", str(year + k * span), str(row[code])))
                 yield f'<row r="{r}">' + "".join(cells).replace("\0", str(r)) + "</row>"
 
@@ -252,7 +245,7 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[int, int, object]]) -> None:
         for i, (count, width, rows) in enumerate(sheets.values(), 1):
             with z.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as part:
                 part.write((f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}">'
-                            f'<dimension ref="A1:{_column(max(width, 1) - 1)}{max(count, 1)}"'
+                            f'<dimension ref="A1:{column_letter(max(width, 1) - 1)}{max(count, 1)}"'
                             '/><sheetData>').encode())
                 chunk = []
                 for row in rows:

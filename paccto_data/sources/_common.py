@@ -138,7 +138,8 @@ def with_provenance(table: pd.DataFrame, path: Path, locators: pd.Series) -> pd.
     return table.assign(source_file=path.name, source_locator=locators.astype(str))
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of the 0-based column `index`: 0 -> A, 26 -> AA."""
     letters = ""
     index += 1
     while index:
@@ -151,7 +152,7 @@ def _header_name(value, index: int) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a year heading such as 2020 is stored as 2020.0
     text = " ".join(str(value).split()) if value is not None else ""
-    return text or f"(column {_column_letter(index)})"
+    return text or f"(column {column_letter(index)})"
 
 
 def _open_workbook(path: Path, sheet: str | None):
@@ -242,7 +243,7 @@ def read_sheet(path: Path, required, *, sheet: str | None = None,
                 raise SourceDataError(path, f"column {column!r} appears twice in the header",
                                       sheet=name, row=header_index + 1, column=column,
                                       expected="each required column once")
-            header[i] = f"{column} (column {_column_letter(i)})"
+            header[i] = f"{column} (column {column_letter(i)})"
         seen[column] = i
     body, rows = [], []
     for index in range(header_index + 1, len(cells)):
@@ -255,7 +256,7 @@ def read_sheet(path: Path, required, *, sheet: str | None = None,
         else pd.DataFrame(columns=header, dtype=object)
     frame["file_row"] = pd.Series(rows, dtype="int64")
     return Sheet(frame, name, header_index + 1, tuple(tuple(r) for r in cells[:header_index]),
-                 tuple(_column_letter(i) for i in range(len(header))))
+                 tuple(column_letter(i) for i in range(len(header))))
 
 
 def to_integer(frame: pd.DataFrame, column: str, file: Path, row_column: str = "file_row",
