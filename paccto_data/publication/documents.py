@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
+import pyarrow.compute as pc
 import yaml
 
 from paccto_data.publication.licences import SourceRecord
@@ -248,7 +249,7 @@ def provenance_section(spec: PackageSpec, tables: dict,
     if not located:
         return []
     names = {n for r in located for file_column, _ in _locator_pairs(r)
-             for n in tables[r.name].column(file_column).to_pylist() if n}
+             for n in pc.unique(tables[r.name].column(file_column)).drop_null().to_pylist()}
     lines = ["## From a value to its source cell", "",
              "Every row of " + ", ".join(f"`{r.name}`" for r in located) + " says where its "
              "values were read: `source_file` (or `<column>_source_file` beside each value of "
@@ -266,8 +267,9 @@ def provenance_section(spec: PackageSpec, tables: dict,
     example = max(located, key=lambda r: tables[r.name].num_rows)
     file_column, locator_column = _locator_pairs(example)[0]
     rows = tables[example.name].select([*example.primary_key, file_column, locator_column])
-    row = next((r for r in rows.to_pylist() if r[locator_column]), None)
-    if row:
+    located_rows = rows.filter(pc.is_valid(rows[locator_column])).slice(0, 1).to_pylist()
+    if located_rows:
+        row = located_rows[0]
         key = ", ".join(f"{k} = {row[k]}" for k in example.primary_key)
         lines += [f"For example, the row of `data/{example.name}.csv` with {key} says "
                   f"`{row[file_column]}`, `{row[locator_column]}`: that is where its "

@@ -110,7 +110,7 @@ class LongSheet:
     header_row: int
     stamp: str  # the release date above the header (A2), ISO 8601
     frame: pd.DataFrame
-    value_letter: str = ""  # the column letter of the value cells
+    value_letter: str  # the column letter of the value cells
 
 
 def clean_label(value) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import yaml
 
@@ -12,7 +10,7 @@ from paccto_data.activities import (
     headline_indicator_frame,
     vocabulary_frame,
 )
-from paccto_data.fileio import read_yaml
+from paccto_data.fileio import parse_yaml, read_yaml
 from paccto_data.settings import ASSETS_DIR, INDICATORS_PATH, PROJECT_ROOT
 from paccto_data.warehouse.tables import sql_string
 from paccto_data.yamlschema import check_against
@@ -38,7 +36,8 @@ def country_groups() -> pd.DataFrame:
 
 def indicator_catalogue() -> pd.DataFrame:
     """assets/indicators.yaml as a frame (one row per indicator id)."""
-    data = read_yaml(INDICATORS_PATH)
+    text = INDICATORS_PATH.read_text(encoding="utf-8")
+    data = parse_yaml(text)
     # its ids are values of core.fact_indicator and column names of the marts
     check_against(data, INDICATORS_SCHEMA, INDICATORS_PATH)
     entries = data["indicators"]
@@ -55,14 +54,14 @@ def indicator_catalogue() -> pd.DataFrame:
     frame["source_ids"] = frame.pop("sources").map(lambda s: ",".join(s))
     # where each entry is: the platform's own file, in its repository
     frame["source_file"] = INDICATORS_PATH.relative_to(PROJECT_ROOT).as_posix()
-    frame["source_locator"] = [f"line {line}" for line in _entry_lines(INDICATORS_PATH,
-                                                                        "indicators")]
+    frame["source_locator"] = [f"line {line}" for line in _entry_lines(text, "indicators")]
     return frame.astype({"valid_min": "float64", "valid_max": "float64"})
 
 
-def _entry_lines(path: Path, key: str) -> list[int]:
-    """The line (1-based) on which each entry of the list under `key` starts."""
-    root = yaml.compose(path.read_text(encoding="utf-8"))
+def _entry_lines(text: str, key: str) -> list[int]:
+    """The line (1-based) on which each entry of the list under `key` starts, in the YAML
+    document `text`."""
+    root = yaml.compose(text)
     entries = next(value for name, value in root.value if name.value == key)
     return [node.start_mark.line + 1 for node in entries.value]
 
