@@ -23,6 +23,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    """The `data` of a GraphQL query to the Dagster webserver at `url`; a GraphQL error
+    fails the test with the server's errors."""
+    response = requests.post(f"{url}/graphql", json={"query": query,
+                                                     "variables": variables or {}}, timeout=60)
+    response.raise_for_status()
+    payload = response.json()
+    assert "errors" not in payload, payload["errors"]
+    return payload["data"]
+
+
 def clean_environment(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _MAKE_VARIABLES}
     env.update(overrides)

@@ -24,10 +24,15 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from paccto_data.settings import PROJECT_ROOT
-from tests.support_services import Service, clean_environment, free_port, processes_mentioning
+from tests.support_services import (
+    Service,
+    clean_environment,
+    free_port,
+    graphql,
+    processes_mentioning,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -150,15 +155,6 @@ def _environment_file() -> dict[str, str]:
 
 def _warnings(output: str) -> list[str]:
     return [line for line in output.splitlines() if WARNING.search(line)]
-
-
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    response = requests.post(f"{url}/graphql", json={"query": query,
-                                                     "variables": variables or {}}, timeout=60)
-    response.raise_for_status()
-    payload = response.json()
-    assert "errors" not in payload, payload["errors"]
-    return payload["data"]
 
 
 def _wait(condition, timeout: float, what: str, interval: float = 1.0):
@@ -325,7 +321,7 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
 
         # 3. through the webserver: the same run, events and check result
         webserver.wait_http(f"{url}/server_info", timeout=180)
-        run = _graphql(url, RUN_QUERY, {"id": cli_run.run_id})["runOrError"]
+        run = graphql(url, RUN_QUERY, {"id": cli_run.run_id})["runOrError"]
         assert run["__typename"] == "Run" and run["status"] == "SUCCESS"
         events = run["eventConnection"]["events"]
         assert {"/".join(e["assetKey"]["path"]) for e in events
@@ -335,23 +331,23 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
                 if e["__typename"] == "AssetCheckEvaluationEvent"
                 and e["evaluation"]["checkName"] == "great_expectations"] == [
             ("great_expectations", CHECKED, True)]
-        node = _graphql(url, CHECK_QUERY, {"key": {"path": CHECKED.split("/")}})
+        node = graphql(url, CHECK_QUERY, {"key": {"path": CHECKED.split("/")}})
         [check_node] = node["assetNodeOrError"]["assetChecksOrError"]["checks"]
         assert check_node["executionForLatestMaterialization"] == {
             "runId": cli_run.run_id, "status": "SUCCEEDED"}
 
         # 4. the daemon's heartbeats, written to PostgreSQL, are what the webserver reports
         def daemons_healthy():
-            statuses = _graphql(url, DAEMONS_QUERY)["instance"]["daemonHealth"][
+            statuses = graphql(url, DAEMONS_QUERY)["instance"]["daemonHealth"][
                 "allDaemonStatuses"]
             wanted = {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR"}
             return wanted <= {s["daemonType"] for s in statuses if s["healthy"]}
         _wait(daemons_healthy, 120, "the daemon's heartbeat", interval=2)
 
         # 5. a run launched through the webserver: queued, dequeued by the daemon, read in Python
-        [location] = _graphql(url, """{ workspaceOrError { ... on Workspace {
+        [location] = graphql(url, """{ workspaceOrError { ... on Workspace {
             locationEntries { name } } } }""")["workspaceOrError"]["locationEntries"]
-        launched = _graphql(url, LAUNCH, {"params": {
+        launched = graphql(url, LAUNCH, {"params": {
             "selector": {"repositoryLocationName": location["name"],
                          "repositoryName": "__repository__", "pipelineName": "__ASSET_JOB",
                          "assetSelection": [{"path": ASSETS[0].split("/")}]},
@@ -367,19 +363,19 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
             assert enqueued, "the run was not queued"
 
             # 6. a schedule turned on in the UI is in PostgreSQL's schedule storage
-            schedules = _graphql(url, f"""{{ schedulesOrError(repositorySelector: {{
+            schedules = graphql(url, f"""{{ schedulesOrError(repositorySelector: {{
                 repositoryLocationName: "{location['name']}", repositoryName: "__repository__"}})
                 {{ ... on Schedules {{ results {{ name }} }} }} }}""")["schedulesOrError"]["results"]
             if schedules:
                 name = schedules[0]["name"]
                 selector = {"repositoryLocationName": location["name"],
                             "repositoryName": "__repository__", "scheduleName": name}
-                started = _graphql(url, """mutation($s: ScheduleSelector!) {
+                started = graphql(url, """mutation($s: ScheduleSelector!) {
                     startSchedule(scheduleSelector: $s) { __typename } }""", {"s": selector})
                 assert started["startSchedule"]["__typename"] == "ScheduleStateResult", started
                 states = {s.name: s.status.value for s in instance.all_instigator_state()}
                 assert states.get(name) == "RUNNING", states
-                _graphql(url, """mutation($s: ScheduleSelector!) {
+                graphql(url, """mutation($s: ScheduleSelector!) {
                     resetSchedule(scheduleSelector: $s) { __typename } }""", {"s": selector})
     finally:
         # as systemd stops them (SIGTERM), then nothing of theirs may be left

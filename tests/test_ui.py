@@ -3,7 +3,6 @@ its GraphQL API (what the asset graph page renders)."""
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from paccto_data.settings import PROJECT_ROOT
+from tests.support_services import free_port, graphql
 
 pytestmark = pytest.mark.e2e
 
@@ -21,16 +21,10 @@ ASSET_QUERY = """{ assetNodes { assetKey { path } description groupName kinds
   assetChecksOrError { ... on AssetChecks { checks { name blocking } } } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory):
     home = tmp_path_factory.mktemp("dagster_home")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home),
            "PACCTO_WAREHOUSE": str(home / "warehouse.duckdb"),
            "PACCTO_BUILD_DB": str(home / "build" / "warehouse.duckdb")}
@@ -58,16 +52,8 @@ def webserver(tmp_path_factory):
         log.close()
 
 
-def _graphql(url: str, query: str) -> dict:
-    response = requests.post(f"{url}/graphql", json={"query": query}, timeout=60)
-    response.raise_for_status()
-    payload = response.json()
-    assert "errors" not in payload, payload["errors"]
-    return payload["data"]
-
-
 def test_the_asset_graph_shows_the_four_layers_with_descriptions_owners_and_kinds(webserver):
-    nodes = _graphql(webserver, ASSET_QUERY)["assetNodes"]
+    nodes = graphql(webserver, ASSET_QUERY)["assetNodes"]
     by_key = {"/".join(n["assetKey"]["path"]): n for n in nodes}
     assert {"raw/un_m49", "staging/un_m49", "core/dim_country", "warehouse_release"} <= set(by_key)
     assert {n["groupName"] for n in nodes} == {"sources", "staging", "warehouse", "publication"}

@@ -16,12 +16,17 @@ from collections import defaultdict
 from urllib.parse import quote
 
 import pytest
-import requests
 
 from paccto_data.definitions import build_definitions
 from paccto_data.settings import PROJECT_ROOT
 from tests.support_browser import DevTools, require_chromium
-from tests.support_services import Service, clean_environment, free_port, processes_mentioning
+from tests.support_services import (
+    Service,
+    clean_environment,
+    free_port,
+    graphql,
+    processes_mentioning,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -82,15 +87,6 @@ def _viewport(browser: DevTools, session: str, width: int, height: int) -> None:
     browser.send("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
         session=session)
-
-
-def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    response = requests.post(f"{url}/graphql", json={"query": query,
-                                                     "variables": variables or {}}, timeout=60)
-    response.raise_for_status()
-    payload = response.json()
-    assert "errors" not in payload, payload["errors"]
-    return payload["data"]
 
 
 def _expected_tree() -> dict[str, set[str]]:
@@ -187,7 +183,7 @@ def test_make_ui_shows_every_asset_runs_a_materialisation_and_stops_cleanly(tmp_
         # the code location loaded (the daemon and the UI both read it)
         deadline = time.monotonic() + 120
         while True:
-            entries = _graphql(url, """{ workspaceOrError { ... on Workspace {
+            entries = graphql(url, """{ workspaceOrError { ... on Workspace {
                 locationEntries { name loadStatus } } } }""")["workspaceOrError"]["locationEntries"]
             if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                 break
@@ -221,7 +217,7 @@ def test_make_ui_shows_every_asset_runs_a_materialisation_and_stops_cleanly(tmp_
         assert status == "Success", ui.output()[-4000:]
 
         # what the run page showed is what the instance holds
-        run = _graphql(url, """query($id: ID!) { runOrError(runId: $id) { ... on Run {
+        run = graphql(url, """query($id: ID!) { runOrError(runId: $id) { ... on Run {
             status assetSelection { path } assetCheckSelection { name assetKey { path } } } } }""",
                        {"id": run_id})["runOrError"]
         assert run["status"] == "SUCCESS"
