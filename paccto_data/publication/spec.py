@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import duckdb
@@ -115,6 +115,13 @@ def _table_functions(node) -> list[str]:
     return found
 
 
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """An empty in-memory database, kept for the process: it only parses queries (opening one
+    takes about 20 ms, parsing a query well under 1 ms)."""
+    return duckdb.connect(":memory:")
+
+
 def query_problems(query: str) -> list[str]:
     """Why a package query is not one plain SELECT on warehouse tables: several statements,
     another kind of statement, or a table function (every one of them reads outside the
@@ -128,8 +135,7 @@ def query_problems(query: str) -> list[str]:
         return [f"the query holds {len(statements)} statements; it must be one SELECT"]
     if statements[0].type != duckdb.StatementType.SELECT:
         return [f"the query is a {statements[0].type.name} statement; it must be a SELECT"]
-    with duckdb.connect() as conn:
-        tree = json.loads(conn.execute("SELECT json_serialize_sql(?)", [query]).fetchone()[0])
+    tree = json.loads(_parser().execute("SELECT json_serialize_sql(?)", [query]).fetchone()[0])
     if tree.get("error"):
         return [f"query does not parse: {tree.get('error_message')}"]
     return [f"the query calls {name}(), which reads outside the warehouse; a package query "

@@ -19,10 +19,12 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from paccto_data.settings import EXPECTATIONS_DIR
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (0.5 s of the UI's load)
+    import pandas as pd
 
 SAMPLE_ROWS = 20
 PARAMETER_KEY = "$PARAMETER"
@@ -233,6 +235,8 @@ def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
         return SuiteOutcome(suite_name, [], could_not_run=(
             f"the suite loaded {len(gx_suite.expectations)} of the {expected_count} "
             "expectations its file holds"))
+    import pandas as pd
+
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0:
         frame = frame.reset_index(drop=True)  # failing rows are found by position
     key_columns = [c for c in (key_columns or []) if c in frame.columns]

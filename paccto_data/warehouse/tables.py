@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from paccto_data.pausepoints import pause_point
 from paccto_data.settings import SQL_DIR
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made (0.5 s of the UI's load)
+    import pandas as pd
 
 PREVIEW_ROWS = 10
 
