@@ -389,8 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     start = time.monotonic()
     from paccto_data.definitions import build_definitions
+    from paccto_data.defs.resources import relaxed_sqlite_sync
     from paccto_data.settings import Settings
 
+    relaxed_sqlite_sync()
     settings = Settings.from_env()
     with build_lock(settings), dg.DagsterInstance.get() as instance:
         ok, outcome, plan, dead = build(build_definitions(settings), instance, settings,

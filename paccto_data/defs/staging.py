@@ -15,6 +15,7 @@ from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.sources import raw_key, source_metadata
 from paccto_data.defs.versions import ACTIVITIES, TIDY_SHARED, code_version, suite
 from paccto_data.limits import reading
+from paccto_data.quality import ahead
 from paccto_data.sources import StagingTable
 from paccto_data.warehouse.tables import write_table
 
@@ -52,6 +53,7 @@ def staging_asset(table: StagingTable) -> dg.AssetsDefinition:
         with duckdb.get_connection() as conn:
             write_table(conn, "staging", table.name, tidy.table)
             metadata = table_metadata(conn, f"staging.{table.name}")
+            ahead.submit(conn, f"staging.{table.name}")  # its suite, while the run goes on
         return dg.MaterializeResult(metadata={
             **metadata,
             **source_metadata(source),

@@ -13,6 +13,7 @@ from paccto_data.defs.metadata import table_metadata
 from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.versions import MODELS_SHARED, PACKAGE_DIR, code_version, suite
 from paccto_data.lock import data_lock
+from paccto_data.quality import ahead
 from paccto_data.quality.status import release_problems
 from paccto_data.quality.suites import suite_path
 from paccto_data.settings import SOURCES_DIR, SQL_DIR
@@ -49,6 +50,7 @@ def model_asset(model: Model, tables: dict[str, StagingTable]) -> dg.AssetsDefin
     def _model(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as conn:
             model.run(conn, tables)
+            ahead.submit(conn, model.qualified)  # its suite, while the run goes on
             return dg.MaterializeResult(metadata=table_metadata(conn, model.qualified))
 
     return _model

@@ -1,0 +1,120 @@
+"""Suites validated ahead, in the worker process (paccto_data/quality/ahead.py): the outcome is
+the one the check would compute itself, a table changed after it was handed over is validated
+again, and a killed build leaves no worker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from paccto_data.quality import ahead
+
+TABLES = ("staging.unodc_homicide", "core.fact_indicator", "marts.country_year")
+
+
+@pytest.fixture
+def build_db(warehouse_build_copy):
+    with duckdb.connect(str(warehouse_build_copy.settings.build_db)) as conn:
+        yield conn
+    ahead.discard()
+
+
+def _handed_over(conn, table):
+    ahead.submit(conn, table)
+    return ahead._pending[table][1]
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_the_workers_outcome_is_the_one_computed_here(build_db, table):
+    future = _handed_over(build_db, table)
+    inputs = ahead.SuiteInputs.read(build_db, table)
+    outcome = ahead.outcome(inputs)
+    assert outcome is future.result()  # the worker's object, not one validated here
+    assert outcome == inputs.validate()
+    assert outcome.passed and len(outcome.outcomes) == len(inputs.suite["expectations"])
+
+
+def test_failing_rows_come_back_as_the_check_would_report_them(build_db):
+    table = "staging.unodc_homicide"
+    build_db.execute(f"UPDATE {table} SET iso3 = 'XXX' WHERE iso3 = 'JAM' AND year = 2022")
+    future = _handed_over(build_db, table)
+    inputs = ahead.SuiteInputs.read(build_db, table)
+    outcome = ahead.outcome(inputs)
+    assert outcome is future.result()
+    assert not outcome.passed
+    assert outcome == inputs.validate()
+    samples = [row for o in outcome.failures for row in o.sample]
+    assert any(isinstance(row, dict) and row.get("iso3") == "XXX" for row in samples), samples
+
+
+def test_a_table_changed_after_it_was_handed_over_is_validated_again(build_db):
+    table = "staging.unodc_homicide"
+    future = _handed_over(build_db, table)
+    assert future.result().passed  # the table as it was handed over passes
+    build_db.execute(f"UPDATE {table} SET value = -5 WHERE iso3 = 'JAM' AND year = 2022")
+    inputs = ahead.SuiteInputs.read(build_db, table)
+    outcome = ahead.outcome(inputs)
+    assert outcome is not future.result()
+    assert not outcome.passed
+    assert outcome == inputs.validate()
+
+
+def test_changed_value_sets_are_validated_again(build_db):
+    table = "core.fact_indicator"  # its indicator ids are the ids of core.dim_indicator
+    handed_over = _handed_over(build_db, table).result()
+    assert handed_over.passed
+    build_db.execute("DELETE FROM core.dim_indicator WHERE indicator_id = "
+                     "(SELECT min(indicator_id) FROM core.fact_indicator)")
+    inputs = ahead.SuiteInputs.read(build_db, table)
+    assert inputs.parameters != ahead._pending[table][0].parameters
+    outcome = ahead.outcome(inputs)
+    assert outcome is not handed_over and not outcome.passed
+    assert outcome == inputs.validate()
+
+
+def test_a_worker_that_died_is_replaced_and_its_table_validated_here(build_db):
+    table = "marts.country_year"
+    ahead.submit(build_db, table)
+    worker = ahead._worker
+    worker.process.kill()
+    worker.process.wait()
+    outcome = ahead.outcome(ahead.SuiteInputs.read(build_db, table))
+    assert outcome.passed  # validated here
+    future = _handed_over(build_db, table)  # a new worker takes the next table
+    assert ahead._worker is not worker and ahead._worker.process.poll() is None
+    assert ahead.outcome(ahead.SuiteInputs.read(build_db, table)) is future.result()
+
+
+CHILD = """
+import sys, time
+from paccto_data.quality import ahead
+worker = ahead._started()
+print(worker.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_process_leaves_no_worker():
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(child.stdout.readline())
+    assert _alive(worker_pid)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    deadline = time.monotonic() + 30
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker_pid), f"worker {worker_pid} outlived the killed process"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
