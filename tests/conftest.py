@@ -144,13 +144,27 @@ def _group(item) -> str | None:
     return module if shared else None
 
 
+def _name_group(item, group: str) -> None:
+    """Name the group in the test's id (`<id>@<group>`), the one thing `--dist loadgroup`
+    reads. pytest-xdist (3.8) does it by setting `item._nodeid`, which pytest 9 no longer
+    reads (its ids are `item._id`): without this every group is ignored, and each worker
+    made every shared build (the session's warehouse, the kill suite's cold build) itself."""
+    from _pytest.nodeid import NodeId
+
+    if hasattr(item, "_id") and not item.nodeid.endswith(f"@{group}"):
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     groups = {}
+    loadgroup = getattr(config.option, "loadgroup", False)  # set in pytest-xdist's workers
     for item in items:
         groups[item] = _group(item)
         if groups[item] is not None:
             item.add_marker(pytest.mark.xdist_group(groups[item]))
+            if loadgroup:
+                _name_group(item, groups[item])
         elif item.nodeid.split("::")[0] in LONGEST_FIRST:
             groups[item] = item.nodeid.split("::")[0]
 
