@@ -116,16 +116,37 @@ def warehouse_build_copy(warehouse_build, tmp_path) -> support.Build:
 
 # --- end of built warehouse block ---
 
+# --- one cold `make run` through the command line, in a copy of the project, made once per
+# test run and shared by every worker (support.shared_build): test_incremental.py and the kill
+# suite start from copies of it ---
+
+
+@pytest.fixture(scope="session")
+def cold_cli(tmp_path_factory) -> support.ColdRun:
+    """support.cold_cli_build, once for the whole run: the copy's folder and what `make run`
+    printed. Copy it (shutil.copytree), never change it."""
+    return support.ColdRun.read(
+        support.shared_build(tmp_path_factory, "cold-cli", support.cold_cli_build))
+
+# --- end of cold command-line build block ---
+
 # --- pytest-xdist (`make test` runs `-n auto --dist loadgroup --no-loadscope-reorder`):
 # tests that share a costly fixture share a worker, and the longest work starts first ---
 
-# Started first, longest first, so that no worker is left with one of them at the end.
-# (`--durations` of a whole run: the kill suite, 25 killed and 25 recovering builds, is the
-# longest module; then the make-run test of test_incremental.py.)
-LONGEST_FIRST = ("tests/reliability/test_kills.py", "tests/test_incremental.py",
-                 "warehouse_build", "tests/test_ui_browser.py", "tests/test_adding_a_source.py",
-                 "tests/test_team_instance.py", "tests/test_no_silent_loss.py",
-                 "tests/test_profiles_browser.py", "sources")
+# Started first, longest first (`--durations` of a whole run), so that no worker is left with
+# one of them at the end: the tests of the session's build (one work unit: the build, then
+# test_bad_input.py's command-line builds, test_publish.py, test_published.py, …); the kill
+# suite's five points (each a work unit of its own: five killed and five recovering builds);
+# then the other end-to-end modules.
+LONGEST_FIRST = ("warehouse_build", "tests/reliability/test_kills.py",
+                 "tests/test_incremental.py", "tests/test_adding_a_source.py",
+                 "tests/test_ui_browser.py",
+                 "tests/test_profiles_browser.py", "tests/test_team_instance.py", "sources")
+
+
+# Made once per run whichever worker asks first (support.shared_build): they do not tie the
+# tests that use them to one worker.
+ACROSS_WORKERS = ("cold_cli", "cold_live")
 
 
 def _group(item) -> str | None:
@@ -139,18 +160,33 @@ def _group(item) -> str | None:
     if module.startswith("tests/test_source"):
         return "sources"
     shared = [name for name, defs in item._fixtureinfo.name2fixturedefs.items()
-              if defs[-1].baseid and name != "dagster_home"  # ours, not pytest's
+              if defs[-1].baseid  # ours, not pytest's
+              and name not in ("dagster_home", *ACROSS_WORKERS)
               and defs[-1].scope in ("module", "session")]
     return module if shared else None
+
+
+def _name_group(item, group: str) -> None:
+    """Name the group in the test's id (`<id>@<group>`), the one thing `--dist loadgroup`
+    reads. pytest-xdist (3.8) does it by setting `item._nodeid`, which pytest 9 no longer
+    reads (its ids are `item._id`): without this every group is ignored, and each worker
+    made every shared build (the session's warehouse, the kill suite's cold build) itself."""
+    from _pytest.nodeid import NodeId
+
+    if hasattr(item, "_id") and not item.nodeid.endswith(f"@{group}"):
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     groups = {}
+    loadgroup = getattr(config.option, "loadgroup", False)  # set in pytest-xdist's workers
     for item in items:
         groups[item] = _group(item)
         if groups[item] is not None:
             item.add_marker(pytest.mark.xdist_group(groups[item]))
+            if loadgroup:
+                _name_group(item, groups[item])
         elif item.nodeid.split("::")[0] in LONGEST_FIRST:
             groups[item] = item.nodeid.split("::")[0]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -97,6 +99,26 @@ def full_build(root: Path) -> Build:
     return Build(root, empty.settings, empty.instance, result)
 
 
+def shared_build(tmp_path_factory, name: str, make) -> Path:
+    """The folder `name`, made once per test run by `make(folder)` and shared by every
+    pytest-xdist worker (the first worker to ask makes it while holding a lock, the others
+    wait for it). Read it or copy it (shutil.copytree), never change it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    target = base / f"shared-{name}"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (base / f"shared-{name}.done").exists():
+                shutil.rmtree(target, ignore_errors=True)  # a make that failed half-way
+                make(target)
+                (base / f"shared-{name}.done").touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
+
+
 def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
     """Step key -> error message, for every step that failed."""
     failures = {}
@@ -176,6 +198,41 @@ class Project:
         for folder in ("assets",):
             shutil.rmtree(self.root / folder)
             shutil.copytree(PROJECT_ROOT / folder, self.root / folder)
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                   "all_proxy")
+
+
+@dataclass
+class ColdRun:
+    """A copy of the project (`root`, its data in root/data: the layout of Project) built cold
+    by `make run`, and what that command printed."""
+
+    root: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @classmethod
+    def read(cls, root: Path) -> ColdRun:
+        return cls(root, **json.loads((root / "make-run.json").read_text(encoding="utf-8")))
+
+
+def cold_cli_build(root: Path) -> None:
+    """A copy of the project in `root`, built cold by `make run` (`python -m
+    paccto_data.defs.build`, snapshot mode, with data/dagster/dagster.yaml); what it printed
+    goes to root/make-run.json (ColdRun.read)."""
+    project = Project.copy(root, root / "data")
+    shutil.copy(PROJECT_ROOT / "data" / "dagster" / "dagster.yaml",
+                project.data / "dagster" / "dagster.yaml")
+    env = {k: v for k, v in project.env.items() if k not in PROXY_VARIABLES}
+    env["PACCTO_AUTOMATION"] = "off"
+    ran = subprocess.run([sys.executable, "-m", "paccto_data.defs.build"], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=1200)
+    (root / "make-run.json").write_text(json.dumps(
+        {"returncode": ran.returncode, "stdout": ran.stdout, "stderr": ran.stderr}),
+        encoding="utf-8")
 
 
 def duckdb_1_path(version: str) -> Path:

@@ -141,7 +141,7 @@ class DevTools:
                 return value
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-            time.sleep(0.5)
+            time.sleep(0.1)
 
     def screenshot(self, session: str, full_page: bool = True) -> bytes:
         shot = self.send("Page.captureScreenshot", {"format": "png",

@@ -113,7 +113,7 @@ class Service:
                 pass
             assert time.monotonic() < deadline, (
                 f"{url} not served within {timeout:.0f} s:\n{self.output()[-4000:]}")
-            time.sleep(0.5)
+            time.sleep(0.1)
 
     def stop(self, timeout: float = 60.0, signal_name: str = "SIGINT") -> list[int]:
         """Ctrl-C's SIGINT to the whole group (as a terminal sends it; SIGTERM as systemd
@@ -128,7 +128,7 @@ class Service:
         left = self.alive_in_group()
         while left and time.monotonic() < deadline:
             self.process.poll()  # reap our own child
-            time.sleep(0.5)
+            time.sleep(0.1)
             left = self.alive_in_group()
         if left:
             try:

@@ -175,9 +175,13 @@ def runs(env: dict) -> list[dg.DagsterRun]:
         return list(instance.get_runs())
 
 
-def test_make_run_skips_what_is_fresh_and_recovers_from_killed_and_cancelled_runs(tmp_path):
+def test_make_run_skips_what_is_fresh_and_recovers_from_killed_and_cancelled_runs(tmp_path,
+                                                                                  cold_cli):
+    # The cold build: `make run` in a copy of the project (conftest.cold_cli, made once per
+    # test run); this test goes on in a copy of its data folder, with this checkout's code.
+    shutil.copytree(cold_cli.root / "data", tmp_path, dirs_exist_ok=True)
     env = cli_env(tmp_path)
-    first = cli(env)
+    first = cold_cli
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "DEBUG" not in first.stdout + first.stderr
     assert "make run: done" in first.stdout and "checks:" in first.stdout

@@ -15,7 +15,7 @@ import pytest
 from paccto_data.acquire import records
 from paccto_data.publication import versions
 from paccto_data.publication.tables import table_schema_type
-from tests.support import build, environment, failed_steps, tmp_settings
+from tests.support import build, environment, failed_steps
 
 HOMICIDE = dg.AssetKey(["publication", "lac_homicide"])
 REASON = "UNODC withdrew Jamaica's 2021 figure while the country revises it."
@@ -71,12 +71,11 @@ def test_dropped_keys_are_listed_with_their_reasons_up_to_a_bound(tmp_path, monk
 
 
 @pytest.mark.e2e
-def test_publishing_then_building_without_a_country_year_is_flagged(tmp_path, monkeypatch):
-    settings = tmp_settings(tmp_path / "build")
-    instance = dg.DagsterInstance.ephemeral()
-    with environment(settings):
-        first = build(settings, instance)
-    assert first.success, failed_steps(first)
+def test_publishing_then_building_without_a_country_year_is_flagged(warehouse_build_copy,
+                                                                    tmp_path, monkeypatch):
+    # The first build and release: a copy of the session's (conftest.warehouse_build), built
+    # from nothing, every package at its first version.
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
     published = settings.publish_dir
     assert json.loads((published / "lac-homicide" / "datapackage.json").read_text(
         encoding="utf-8"))["version"] == "1.0.0"

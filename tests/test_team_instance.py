@@ -157,7 +157,7 @@ def _warnings(output: str) -> list[str]:
     return [line for line in output.splitlines() if WARNING.search(line)]
 
 
-def _wait(condition, timeout: float, what: str, interval: float = 1.0):
+def _wait(condition, timeout: float, what: str, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -342,7 +342,7 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
                 "allDaemonStatuses"]
             wanted = {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR"}
             return wanted <= {s["daemonType"] for s in statuses if s["healthy"]}
-        _wait(daemons_healthy, 120, "the daemon's heartbeat", interval=2)
+        _wait(daemons_healthy, 120, "the daemon's heartbeat", interval=0.5)
 
         # 5. a run launched through the webserver: queued, dequeued by the daemon, read in Python
         [location] = graphql(url, """{ workspaceOrError { ... on Workspace {
@@ -356,7 +356,7 @@ def test_a_cli_build_and_the_webserver_and_daemon_share_the_postgres_instance(
         run_id = launched["run"]["runId"]
         with DagsterInstance.get() as instance:
             finished = _wait(lambda: (r := instance.get_run_by_id(run_id)).is_finished and r,
-                             300, f"run {run_id} launched through the webserver", interval=2)
+                             300, f"run {run_id} launched through the webserver", interval=0.5)
             assert finished.status == DagsterRunStatus.SUCCESS, daemon.output()[-3000:]
             # it went through the queue, which only the daemon empties
             enqueued = instance.get_records_for_run(run_id, of_type=_run_enqueued()).records

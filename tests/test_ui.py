@@ -44,7 +44,7 @@ def webserver(tmp_path_factory):
             except requests.ConnectionError:
                 pass
             assert time.monotonic() < deadline, "webserver did not start in 120 s"
-            time.sleep(0.5)
+            time.sleep(0.1)
         yield url
     finally:
         process.terminate()

@@ -188,7 +188,7 @@ def test_make_ui_shows_every_asset_runs_a_materialisation_and_stops_cleanly(tmp_
             if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                 break
             assert time.monotonic() < deadline, entries
-            time.sleep(1)
+            time.sleep(0.25)
 
         browser = DevTools(binary, tmp_path / "chromium-profile", window=(1600, 1000))
         _, session = browser.open_tab()

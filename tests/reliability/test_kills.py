@@ -18,7 +18,9 @@ previous release or, byte for byte, the one the next build makes (a kill between
 renames leaves it aside, and the next build restores it before anything else); the next build
 succeeds with no clean-up; and then no temporary file is left anywhere.
 
-One cold build per module, one copy of it per point, rebuilt incrementally try after try.
+One cold build per test run (shared with test_incremental.py, conftest.cold_cli) and one live
+build of a copy of it, shared by every pytest-xdist worker; one copy of that per point,
+rebuilt incrementally try after try; the points run on whichever worker is free.
 PACCTO_KILL_TRIES (default 5) sets the tries per point.
 """
 
@@ -39,7 +41,7 @@ import duckdb
 import pytest
 
 from paccto_data.settings import PROJECT_ROOT
-from tests.support import Project
+from tests.support import Project, shared_build
 from tests.workbooks import WorkbookCopy
 
 pytestmark = pytest.mark.e2e
@@ -148,24 +150,33 @@ def serve_sources(server, env: dict) -> None:
     serve_everything(server, Collect())
 
 
-@pytest.fixture(scope="module")
-def cold(tmp_path_factory):
-    """A copy of the project built cold once through the CLI, then once in live mode against
-    the loopback server (every source downloaded once); every point copies it."""
+def _cold_live(folder: Path, cold_cli) -> None:
+    """A copy of the cold command-line build (conftest.cold_cli) built once more in live mode
+    against the loopback server (every source downloaded once), and the two workbooks the
+    tries serve (variants)."""
     from loopback import Loopback
 
-    root = tmp_path_factory.mktemp("kills") / "project"
-    project = Project.copy(root, root / "data")
-    shutil.copy(PROJECT_ROOT / "data" / "dagster" / "dagster.yaml",
-                project.data / "dagster" / "dagster.yaml")
-    ran = run_build(project, build_env(project))
-    assert ran.returncode == 0, ran.output[-3000:]
+    shutil.copytree(cold_cli.root, folder / "project", symlinks=True)
+    project = Project(folder / "project", folder / "project" / "data")
     with Loopback() as server:
         env = build_env(project, PACCTO_SOURCE_MODE="live")
         serve_sources(server, env)
         ran = run_build(project, env)
         assert ran.returncode == 0, ran.output[-3000:]
-    return root, variants(root.parent / "variants"), warehouse(project)[0]
+    for n, body in enumerate(variants(folder / "variants")):
+        (folder / f"variant-{n}").write_bytes(body)
+
+
+@pytest.fixture(scope="session")
+def cold_live(tmp_path_factory, cold_cli):
+    """_cold_live, made once per test run whichever worker asks first (support.shared_build),
+    so that the points can run on every worker; every point copies it."""
+    assert cold_cli.returncode == 0, cold_cli.stdout[-3000:] + cold_cli.stderr[-3000:]
+    folder = shared_build(tmp_path_factory, "kills-cold-live",
+                          lambda target: _cold_live(target, cold_cli))
+    root = folder / "project"
+    files = [(folder / f"variant-{n}").read_bytes() for n in range(2)]
+    return root, files, warehouse(Project(root, root / "data"))[0]
 
 
 def point_copy(cold, tmp_path: Path) -> Project:
@@ -212,12 +223,12 @@ POINTS = ("download", *PAUSE_POINTS)
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_sigkill_at_a_point_of_the_build_loses_nothing(cold, tmp_path, loopback, table_row,
-                                                      point):
+def test_sigkill_at_a_point_of_the_build_loses_nothing(cold_live, tmp_path, loopback,
+                                                      table_row, point):
     from loopback import Reply
 
-    project = point_copy(cold, tmp_path)
-    _, files, tables = cold
+    project = point_copy(cold_live, tmp_path)
+    _, files, tables = cold_live
     env = build_env(project, PACCTO_SOURCE_MODE="live")
     serve_sources(loopback, env)
     path, marker = f"/{SOURCE}/{NAME}", tmp_path / "paused"
