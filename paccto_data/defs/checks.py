@@ -22,6 +22,9 @@ def suite_check(asset_key: dg.AssetKey, qualified_table: str) -> dg.AssetChecksD
         name="great_expectations",
         blocking=True,
         additional_deps=[key for key in reads if key != asset_key],
+        # after the other steps ready with it: the table's suite is validated meanwhile, on
+        # the second core (paccto_data/quality/ahead.py)
+        op_tags={"dagster/priority": "-1"},
         description=f"Great Expectations suite {path.name}: bad data stops everything "
         "downstream, the warehouse release included.",
     )
