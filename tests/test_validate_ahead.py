@@ -72,7 +72,7 @@ def test_changed_value_sets_are_validated_again(build_db):
     build_db.execute("DELETE FROM core.dim_indicator WHERE indicator_id = "
                      "(SELECT min(indicator_id) FROM core.fact_indicator)")
     inputs = ahead.SuiteInputs.read(build_db, table)
-    assert inputs.parameters != ahead._pending[table][0].parameters
+    assert ahead._pending[table][0] != inputs.fingerprint()  # the value sets differ
     outcome = ahead.outcome(inputs)
     assert outcome is not handed_over and not outcome.passed
     assert outcome == inputs.validate()
@@ -118,3 +118,20 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_the_fingerprint_follows_every_cell_and_type():
+    import pandas as pd
+
+    suite = {"name": "t", "expectations": [{"type": "expect_column_to_exist",
+                                            "kwargs": {"column": "value"}}]}
+    frame = pd.DataFrame({"iso3": ["JAM", "URY"], "value": [53, 11]})
+
+    def fingerprint(f, parameters=None):
+        return ahead.SuiteInputs("staging.t", suite, f, parameters or {}).fingerprint()
+
+    assert fingerprint(frame) == fingerprint(frame.copy())
+    assert fingerprint(frame) != fingerprint(frame.assign(value=[53, 12]))
+    assert fingerprint(frame) != fingerprint(frame.assign(value=[53.0, 11.0]))  # int -> float
+    assert fingerprint(frame) != fingerprint(frame.iloc[::-1].reset_index(drop=True))
+    assert fingerprint(frame) != fingerprint(frame, {"core__dim_country__iso3": ["JAM"]})

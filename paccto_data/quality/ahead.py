@@ -5,10 +5,10 @@ build database), so a blocking suite used to run only when Dagster reached its c
 the build's own process, which also paid Great Expectations' import (about 3 s). Now the step
 that writes a table reads it back as the check will (`SuiteInputs`) and hands it to one
 worker process, which imports GX once and validates while the run goes on. The check step
-reads its inputs again and takes the worker's outcome only if the suite, the table's frame
-and the suite's value sets equal what the worker was given; otherwise, or if the worker
-failed, it validates in its own process. Either way the outcome is `suites.validate` on the
-same input.
+reads its inputs again and takes the worker's outcome only if the suite, the table's rows
+and the suite's value sets are what the worker was given (`SuiteInputs.fingerprint`);
+otherwise, or if the worker failed, it validates in its own process. Either way the outcome
+is `suites.validate` on the same input.
 
 The worker is started by the first table of the process and serves every later run of it;
 it exits with the process, also when the process is killed (its stdin closes).
@@ -17,6 +17,7 @@ it exits with the process, also when the process is killed (its stdin closes).
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import pickle
 import subprocess
@@ -57,9 +58,20 @@ class SuiteInputs:
                                key_columns=self.suite.get("meta", {}).get("key_columns"),
                                name=self.table)
 
-    def same_as(self, other: SuiteInputs) -> bool:
-        return (self.table == other.table and self.suite == other.suite
-                and self.parameters == other.parameters and self.frame.equals(other.frame))
+    def fingerprint(self) -> tuple:
+        """What the outcome depends on, without the rows themselves: the suite, the value
+        sets, the columns and their types, and a sha256 over pandas' hash of every row (a
+        build keeps this, not the frame, for each table it handed over: at 100x the frames of
+        every staging table at once would not fit the memory budget)."""
+        import hashlib
+
+        import pandas as pd
+
+        rows = pd.util.hash_pandas_object(self.frame, index=True).to_numpy().tobytes()
+        return (self.table, json.dumps(self.suite, sort_keys=True, default=str),
+                json.dumps(self.parameters, sort_keys=True, default=str),
+                tuple((str(c), str(t)) for c, t in self.frame.dtypes.items()),
+                len(self.frame), hashlib.sha256(rows).hexdigest())
 
 
 class _Worker:
@@ -123,7 +135,7 @@ class _Worker:
 
 WAIT_SECONDS = 900  # the largest suite at 100x the real data takes well under a minute
 _worker: _Worker | None = None
-_pending: dict[str, tuple[SuiteInputs, Future]] = {}
+_pending: dict[str, tuple[tuple, Future]] = {}  # table -> (fingerprint, the worker's answer)
 
 
 def _started() -> _Worker:
@@ -143,17 +155,18 @@ def submit(conn: duckdb.DuckDBPyConnection, qualified_table: str) -> None:
         return
     try:
         inputs = SuiteInputs.read(conn, qualified_table)
-    except (suites.SuiteError, duckdb.Error):
-        return
+        fingerprint = inputs.fingerprint()
+    except (suites.SuiteError, duckdb.Error, TypeError, ValueError):
+        return  # (a cell pandas cannot hash: the check validates it here)
     discard(qualified_table)
-    _pending[qualified_table] = (inputs, _started().submit(inputs))
+    _pending[qualified_table] = (fingerprint, _started().submit(inputs))
 
 
 def outcome(inputs: SuiteInputs) -> suites.SuiteOutcome:
     """The suite's outcome on `inputs`: the worker's, if it validated the same inputs, else
     validated here."""
     submitted, future = _pending.pop(inputs.table, (None, None))
-    if submitted is not None and submitted.same_as(inputs):
+    if submitted is not None and submitted == _fingerprint_of(inputs):
         try:
             return future.result(timeout=WAIT_SECONDS)
         except Exception:  # the worker died, failed or hangs: validate here, as without it
@@ -161,6 +174,13 @@ def outcome(inputs: SuiteInputs) -> suites.SuiteOutcome:
     elif future is not None:
         future.cancel()
     return inputs.validate()
+
+
+def _fingerprint_of(inputs: SuiteInputs) -> tuple | None:
+    try:
+        return inputs.fingerprint()
+    except (TypeError, ValueError):
+        return None
 
 
 def discard(qualified_table: str | None = None) -> None:
@@ -194,6 +214,7 @@ def _serve() -> None:
             answer = (number, True, inputs.validate())
         except Exception as exc:  # sent back as text: the caller validates itself
             answer = (number, False, RuntimeError(f"{type(exc).__name__}: {exc}"))
+        del inputs  # the frame goes before the worker waits for the next one
         try:
             pickle.dump(answer, channel, protocol=5)
             channel.flush()
