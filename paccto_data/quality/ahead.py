@@ -67,11 +67,21 @@ class SuiteInputs:
 
         import pandas as pd
 
-        rows = pd.util.hash_pandas_object(self.frame, index=True).to_numpy().tobytes()
+        digest = hashlib.sha256(pd.util.hash_pandas_object(self.frame.index).to_numpy())
+        for _, column in self.frame.items():
+            try:
+                hashed = pd.util.hash_pandas_object(column, index=False)
+            except TypeError:  # cells holding lists (DuckDB LIST columns): by their text
+                hashed = pd.util.hash_pandas_object(column.map(_as_text), index=False)
+            digest.update(hashed.to_numpy())
         return (self.table, json.dumps(self.suite, sort_keys=True, default=str),
                 json.dumps(self.parameters, sort_keys=True, default=str),
                 tuple((str(c), str(t)) for c, t in self.frame.dtypes.items()),
-                len(self.frame), hashlib.sha256(rows).hexdigest())
+                len(self.frame), digest.hexdigest())
+
+
+def _as_text(value) -> str:
+    return repr(value.tolist() if hasattr(value, "tolist") else value)
 
 
 class _Worker:
