@@ -30,7 +30,12 @@ def build_db(warehouse_build_copy):
 
 def _handed_over(conn, table):
     ahead.submit(conn, table)
-    return ahead._pending[table][1]
+    return ahead._pending[table]
+
+
+def _validated(future):
+    """The worker's outcome, without the fingerprint it came with."""
+    return future.result()[1]
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -38,9 +43,18 @@ def test_the_workers_outcome_is_the_one_computed_here(build_db, table):
     future = _handed_over(build_db, table)
     inputs = ahead.SuiteInputs.read(build_db, table)
     outcome = ahead.outcome(inputs)
-    assert outcome is future.result()  # the worker's object, not one validated here
+    assert outcome is _validated(future)  # the worker's object, not one validated here
     assert outcome == inputs.validate()
     assert outcome.passed and len(outcome.outcomes) == len(inputs.suite["expectations"])
+
+
+def test_the_worker_deletes_each_file_it_was_handed(build_db):
+    tables = ["staging.unodc_homicide", "core.fact_indicator"]
+    futures = [_handed_over(build_db, table) for table in tables]
+    for table, future in zip(tables, futures):
+        assert ahead.outcome(ahead.SuiteInputs.read(build_db, table)) is _validated(future)
+    assert ahead._worker.folder.is_dir()
+    assert list(ahead._worker.folder.iterdir()) == []
 
 
 def test_failing_rows_come_back_as_the_check_would_report_them(build_db):
@@ -49,7 +63,7 @@ def test_failing_rows_come_back_as_the_check_would_report_them(build_db):
     future = _handed_over(build_db, table)
     inputs = ahead.SuiteInputs.read(build_db, table)
     outcome = ahead.outcome(inputs)
-    assert outcome is future.result()
+    assert outcome is _validated(future)
     assert not outcome.passed
     assert outcome == inputs.validate()
     samples = [row for o in outcome.failures for row in o.sample]
@@ -59,23 +73,23 @@ def test_failing_rows_come_back_as_the_check_would_report_them(build_db):
 def test_a_table_changed_after_it_was_handed_over_is_validated_again(build_db):
     table = "staging.unodc_homicide"
     future = _handed_over(build_db, table)
-    assert future.result().passed  # the table as it was handed over passes
+    assert _validated(future).passed  # the table as it was handed over passes
     build_db.execute(f"UPDATE {table} SET value = -5 WHERE iso3 = 'JAM' AND year = 2022")
     inputs = ahead.SuiteInputs.read(build_db, table)
     outcome = ahead.outcome(inputs)
-    assert outcome is not future.result()
+    assert outcome is not _validated(future)
     assert not outcome.passed
     assert outcome == inputs.validate()
 
 
 def test_changed_value_sets_are_validated_again(build_db):
     table = "core.fact_indicator"  # its indicator ids are the ids of core.dim_indicator
-    handed_over = _handed_over(build_db, table).result()
+    handed_over = _validated(_handed_over(build_db, table))
     assert handed_over.passed
     build_db.execute("DELETE FROM core.dim_indicator WHERE indicator_id = "
                      "(SELECT min(indicator_id) FROM core.fact_indicator)")
     inputs = ahead.SuiteInputs.read(build_db, table)
-    assert ahead._pending[table][0] != inputs.fingerprint()  # the value sets differ
+    assert ahead._pending[table].result()[0] != inputs.fingerprint()  # the value sets differ
     outcome = ahead.outcome(inputs)
     assert outcome is not handed_over and not outcome.passed
     assert outcome == inputs.validate()
@@ -91,7 +105,7 @@ def test_a_worker_that_died_is_replaced_and_its_table_validated_here(build_db):
     assert outcome.passed  # validated here
     future = _handed_over(build_db, table)  # a new worker takes the next table
     assert ahead._worker is not worker and ahead._worker.process.poll() is None
-    assert ahead.outcome(ahead.SuiteInputs.read(build_db, table)) is future.result()
+    assert ahead.outcome(ahead.SuiteInputs.read(build_db, table)) is _validated(future)
 
 
 CHILD = """
@@ -99,21 +113,23 @@ import sys, time
 from paccto_data.quality import ahead
 from paccto_data.settings import EXPECTATIONS_DIR
 worker = ahead._started()
-print(worker.process.pid, flush=True)
+print(worker.process.pid, worker.folder, flush=True)
 time.sleep(600)
 """
 
 
 def test_a_killed_process_leaves_no_worker():
     child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
-    worker_pid = int(child.stdout.readline())
-    assert _alive(worker_pid)
+    pid, folder = child.stdout.readline().split()
+    worker_pid = int(pid)
+    assert _alive(worker_pid) and os.path.isdir(folder)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     deadline = time.monotonic() + 30
     while _alive(worker_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(worker_pid), f"worker {worker_pid} outlived the killed process"
+    assert not os.path.exists(folder), f"{folder}: the handed-over tables were left behind"
 
 
 def _alive(pid: int) -> bool:

@@ -3,15 +3,17 @@
 A run executes its steps one after another in one process (DuckDB lets one process write the
 build database), so a blocking suite used to run only when Dagster reached its check step, in
 the build's own process, which also paid Great Expectations' import (about 3 s). Now the step
-that writes a table reads it back as the check will (`SuiteInputs`) and hands it to one
-worker process, which imports GX once and validates while the run goes on. The check step
-reads its inputs again and takes the worker's outcome only if the suite, the table's rows
-and the suite's value sets are what the worker was given (`SuiteInputs.fingerprint`);
+that writes a table copies it to a Parquet file (DuckDB's COPY: no rows pass through the
+build's Python) and hands its name to one worker process, which imports GX once, reads the
+file back as the check would read the table (`SuiteInputs`), and validates while the run goes
+on. The check step reads its inputs and takes the worker's outcome only if they are what the
+worker validated: the suite, the value sets, and every cell (`SuiteInputs.fingerprint`);
 otherwise, or if the worker failed, it validates in its own process. Either way the outcome
 is `suites.validate` on the same input.
 
 The worker is started by the first table of the process and serves every later run of it;
-it exits with the process, also when the process is killed (its stdin closes).
+it exits with the process, also when the process is killed (its stdin closes), and removes
+its folder of handed-over files then.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import atexit
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -49,9 +53,8 @@ class SuiteInputs:
         """Raises suites.SuiteError for a suite that cannot be read."""
         from paccto_data.warehouse.tables import read_table
 
-        suite = suites.load_suite_file(suites.suite_path(qualified_table))
-        return cls(qualified_table, suite, read_table(conn, qualified_table),
-                   suites.warehouse_parameters(conn, suites.parameter_names(suite)))
+        suite, parameters = _suite_and_parameters(conn, qualified_table)
+        return cls(qualified_table, suite, read_table(conn, qualified_table), parameters)
 
     def validate(self) -> suites.SuiteOutcome:
         return suites.validate(self.frame, self.suite, self.parameters,
@@ -60,9 +63,7 @@ class SuiteInputs:
 
     def fingerprint(self) -> tuple:
         """What the outcome depends on, without the rows themselves: the suite, the value
-        sets, the columns and their types, and a sha256 over pandas' hash of every row (a
-        build keeps this, not the frame, for each table it handed over: at 100x the frames of
-        every staging table at once would not fit the memory budget)."""
+        sets, the columns and their types, and a sha256 over pandas' hash of every row."""
         import hashlib
 
         import pandas as pd
@@ -80,38 +81,85 @@ class SuiteInputs:
                 len(self.frame), digest.hexdigest())
 
 
+def _suite_and_parameters(conn: duckdb.DuckDBPyConnection, qualified_table: str
+                          ) -> tuple[dict, dict]:
+    suite = suites.load_suite_file(suites.suite_path(qualified_table))
+    return suite, suites.warehouse_parameters(conn, suites.parameter_names(suite))
+
+
 def _as_text(value) -> str:
     return repr(value.tolist() if hasattr(value, "tolist") else value)
 
 
+@dataclass(frozen=True)
+class _Handover:
+    """A table as the step that wrote it left it: its rows in a Parquet file that the worker
+    reads and deletes, with each column's DuckDB type (Parquet has no TIMESTAMP_S, for one:
+    the worker casts back, so its frame is the one the check reads), and the suite and value
+    sets read with it."""
+
+    table: str
+    suite: dict
+    parameters: dict
+    path: str
+    types: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def write(cls, conn: duckdb.DuckDBPyConnection, qualified_table: str, path: Path
+              ) -> _Handover:
+        from paccto_data.warehouse.tables import quote, sql_string
+
+        schema, name = (quote(part) for part in qualified_table.split("."))
+        suite, parameters = _suite_and_parameters(conn, qualified_table)
+        types = tuple((c, t) for c, t, *_ in
+                      conn.execute(f"DESCRIBE SELECT * FROM {schema}.{name}").fetchall())
+        conn.execute(f"COPY (SELECT * FROM {schema}.{name}) TO {sql_string(str(path))} "
+                     "(FORMAT parquet, COMPRESSION uncompressed)")
+        return cls(qualified_table, suite, parameters, str(path), types)
+
+    def read(self, reader: duckdb.DuckDBPyConnection) -> SuiteInputs:
+        from paccto_data.warehouse.tables import quote
+
+        columns = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in self.types)
+        frame = reader.execute(f"SELECT {columns} FROM read_parquet(?)", [self.path]).df()
+        return SuiteInputs(self.table, self.suite, frame, self.parameters)
+
+
 class _Worker:
-    """`python -m paccto_data.quality.ahead`: reads pickled (number, SuiteInputs) on its
-    stdin, writes pickled (number, ok, outcome or error) on its stdout, one at a time. When
-    the process that started it ends, killed or not, its stdin closes and it exits."""
+    """`python -m paccto_data.quality.ahead FOLDER`: reads pickled (number, _Handover) on its
+    stdin, writes pickled (number, ok, (fingerprint, outcome) or error) on its stdout. When
+    the process that started it ends, killed or not, its stdin closes: it stops at once and
+    removes FOLDER, where the handed-over files are."""
 
     def __init__(self) -> None:
         import paccto_data
 
         root = str(Path(paccto_data.__file__).resolve().parent.parent)  # this very code
         path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        self.folder = Path(tempfile.mkdtemp(prefix="paccto-suites-"))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "paccto_data.quality.ahead"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
+            [sys.executable, "-m", "paccto_data.quality.ahead", str(self.folder)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": path})
         self.futures: dict[int, Future] = {}
         self.lock = threading.Lock()
         self.count = 0
         threading.Thread(target=self._read, name="paccto-suite-worker", daemon=True).start()
 
-    def submit(self, inputs: SuiteInputs) -> Future:
+    def submit(self, conn: duckdb.DuckDBPyConnection, qualified_table: str) -> Future:
+        """Raises suites.SuiteError, duckdb.Error or OSError if the table cannot be handed
+        over (the check validates it then, and names the problem)."""
         future: Future = Future()
         with self.lock:
             self.count += 1
-            self.futures[self.count] = future
-            try:
-                pickle.dump((self.count, inputs), self.process.stdin, protocol=5)
+            number = self.count
+        handover = _Handover.write(conn, qualified_table, self.folder / f"{number}.parquet")
+        with self.lock:
+            self.futures[number] = future
+            try:  # a few kB: the worker reads its stdin all the time, this never waits
+                pickle.dump((number, handover), self.process.stdin, protocol=5)
                 self.process.stdin.flush()
             except (OSError, ValueError, pickle.PicklingError) as exc:
-                self.futures.pop(self.count, None)
+                self.futures.pop(number, None)
                 future.set_exception(exc)
         return future
 
@@ -141,16 +189,19 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 WAIT_SECONDS = 900  # the largest suite at 100x the real data takes well under a minute
 _worker: _Worker | None = None
-_pending: dict[str, tuple[tuple, Future]] = {}  # table -> (fingerprint, the worker's answer)
+_pending: dict[str, Future] = {}  # table -> the worker's (fingerprint, outcome)
 
 
 def _started() -> _Worker:
     global _worker
     if _worker is None or _worker.process.poll() is not None:
+        if _worker is not None:
+            _worker.stop()
         _worker = _Worker()
         atexit.register(_worker.stop)
     return _worker
@@ -161,28 +212,27 @@ def submit(conn: duckdb.DuckDBPyConnection, qualified_table: str) -> None:
     built yet: nothing to start; the check step validates, and names any problem)."""
     import duckdb
 
+    discard(qualified_table)
     if not suites.suite_path(qualified_table).exists():
         return
     try:
-        inputs = SuiteInputs.read(conn, qualified_table)
-        fingerprint = inputs.fingerprint()
-    except (suites.SuiteError, duckdb.Error, TypeError, ValueError):
-        return  # (a cell pandas cannot hash: the check validates it here)
-    discard(qualified_table)
-    _pending[qualified_table] = (fingerprint, _started().submit(inputs))
+        _pending[qualified_table] = _started().submit(conn, qualified_table)
+    except (suites.SuiteError, duckdb.Error, OSError):
+        return
 
 
 def outcome(inputs: SuiteInputs) -> suites.SuiteOutcome:
     """The suite's outcome on `inputs`: the worker's, if it validated the same inputs, else
     validated here."""
-    submitted, future = _pending.pop(inputs.table, (None, None))
-    if submitted is not None and submitted == _fingerprint_of(inputs):
+    future = _pending.pop(inputs.table, None)
+    if future is not None:
         try:
-            return future.result(timeout=WAIT_SECONDS)
+            fingerprint, result = future.result(timeout=WAIT_SECONDS)
         except Exception:  # the worker died, failed or hangs: validate here, as without it
             future.cancel()
-    elif future is not None:
-        future.cancel()
+        else:
+            if fingerprint == _fingerprint_of(inputs):
+                return result
     return inputs.validate()
 
 
@@ -196,7 +246,7 @@ def _fingerprint_of(inputs: SuiteInputs) -> tuple | None:
 def discard(qualified_table: str | None = None) -> None:
     """Forget what was submitted (for one table, or all: at the end of a run)."""
     for table in [qualified_table] if qualified_table else list(_pending):
-        _, future = _pending.pop(table, (None, None))
+        future = _pending.pop(table, None)
         if future is not None:
             future.cancel()
 
@@ -210,27 +260,50 @@ def stop() -> None:
         _worker = None
 
 
-def _serve() -> None:
-    """The worker: GX imported and its context built before the first table arrives."""
+def _serve(folder: Path) -> None:
+    """The worker: GX imported and its context built before the first table arrives. A
+    thread reads stdin as messages come, so the build never waits to hand a table over, and
+    notices at once when the build has gone."""
+    import queue
+
+    import duckdb
+
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever GX prints goes to stderr, never into the channel
-    suites.prepare()
-    while True:
-        try:
-            number, inputs = pickle.load(sys.stdin.buffer)
-        except EOFError:
-            return
-        try:
-            answer = (number, True, inputs.validate())
-        except Exception as exc:  # sent back as text: the caller validates itself
-            answer = (number, False, RuntimeError(f"{type(exc).__name__}: {exc}"))
-        del inputs  # the frame goes before the worker waits for the next one
-        try:
-            pickle.dump(answer, channel, protocol=5)
-            channel.flush()
-        except BrokenPipeError:
-            return
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    gone = threading.Event()
+
+    def receive() -> None:
+        while True:
+            try:
+                inbox.put(pickle.load(sys.stdin.buffer))
+            except Exception:  # EOF: the build ended, killed or not
+                gone.set()
+                inbox.put(None)
+                return
+
+    threading.Thread(target=receive, daemon=True).start()
+    try:
+        suites.prepare()
+        reader = duckdb.connect()
+        while (message := inbox.get()) is not None and not gone.is_set():
+            number, handover = message
+            try:
+                inputs = handover.read(reader)
+                answer = (number, True, (inputs.fingerprint(), inputs.validate()))
+            except Exception as exc:  # sent back as text: the caller validates itself
+                answer = (number, False, RuntimeError(f"{type(exc).__name__}: {exc}"))
+            finally:
+                Path(handover.path).unlink(missing_ok=True)
+            inputs = None  # the frame goes before the worker waits for the next one
+            try:
+                pickle.dump(answer, channel, protocol=5)
+                channel.flush()
+            except BrokenPipeError:
+                return
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(Path(sys.argv[1]))
