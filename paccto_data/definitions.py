@@ -30,12 +30,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     # Quality checks that warn: never in `blocking`, so neither release waits for them.
     warn_checks = quality_check_definitions()
     report = quality_report_asset([a.key for a in [*staging_assets, *model_assets]], blocking)
-    assets = [*raw_assets, *staging_assets, *model_assets, release,
-              *publication_definitions(blocking), report]
+    publication_assets, package_checks = publication_definitions(blocking)
+    assets = [*raw_assets, *staging_assets, *model_assets, release, *publication_assets, report]
     jobs, schedules, sensors = automation_definitions(settings, assets)
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks + warn_checks + freshness,
+        asset_checks=checks + package_checks + warn_checks + freshness,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

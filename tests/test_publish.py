@@ -438,6 +438,32 @@ def test_each_package_is_an_asset_in_the_publication_group(built):
 
 
 @pytest.mark.e2e
+def test_an_invalid_package_fails_its_blocking_check_and_is_not_released(warehouse_build_copy):
+    """The package asset writes the package and hands it to the validation worker; its
+    blocking `package_valid` check reports the Table Schema violation with its row, and the
+    release does not run."""
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
+    before = files_of(settings.publish_dir)
+    with duckdb.connect(str(settings.build_db)) as conn:  # the schema says: minimum 0
+        conn.execute("UPDATE core.fact_indicator SET value = -3 WHERE indicator_id = "
+                     "'homicide_rate' AND source_id = 'unodc_homicide' AND iso3 = 'JAM' "
+                     "AND year = 2021")
+    package = dg.AssetKey(["publication", "lac_homicide"])
+    result = build(settings, instance, dg.AssetSelection.assets(
+        package, dg.AssetKey("publication_release")))
+    assert not result.success
+    key = dg.AssetCheckKey(package, "package_valid")
+    evaluation = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        [key])[key].evaluation
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "lac-homicide/homicide_rate, row " in evaluation.description
+    assert 'constraint "minimum" is "0"' in evaluation.description
+    assert "publication_release" not in {e.step_key for e in result.all_events
+                                         if e.event_type_value == "STEP_SUCCESS"}
+    assert files_of(settings.publish_dir) == before
+
+
+@pytest.mark.e2e
 def test_the_release_refuses_while_a_blocking_check_has_not_passed(warehouse_build_copy):
     """A fresh instance has no check results: the gate must refuse, and leave the release."""
     settings = warehouse_build_copy.settings

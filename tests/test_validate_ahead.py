@@ -4,7 +4,9 @@ again, and a killed build leaves no worker behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -160,3 +162,80 @@ def test_the_fingerprint_follows_every_cell_and_type():
     assert fingerprint(lists) == fingerprint(lists.copy())
     assert fingerprint(lists) != fingerprint(
         lists.assign(value=[np.array(["JAM", "URY"]), np.array(["DOM"])]))
+
+
+# --- packages: frictionless on the worker, the verdict taken by the package_valid check -------
+
+@pytest.fixture
+def package(tmp_path, monkeypatch):
+    from paccto_data.publication import validation
+    from paccto_data.settings import PROJECT_ROOT
+
+    monkeypatch.setattr(validation, "_VALID", set())
+    folder = tmp_path / "lac-homicide"
+    shutil.copytree(PROJECT_ROOT / "published" / "lac-homicide", folder)
+    yield folder
+    ahead.discard()
+
+
+def _frictionless_here(monkeypatch) -> list:
+    import frictionless
+
+    calls, real = [], frictionless.Package.validate
+
+    def counted(self, *args, **kwargs):
+        calls.append(self)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(frictionless.Package, "validate", counted)
+    return calls
+
+
+def test_a_package_the_worker_found_valid_is_not_validated_again_here(package, monkeypatch):
+    calls = _frictionless_here(monkeypatch)
+    ahead.submit_package(package)
+    future = ahead._pending[ahead._package_key(package)]
+    assert future.result()[1] == []  # the worker's verdict: valid
+    assert ahead.package_problems(package) == []
+    assert calls == []  # frictionless ran in the worker only
+
+
+def test_a_package_changed_after_it_was_handed_over_is_validated_here(package, monkeypatch):
+    from paccto_data.fileio import sha256_of
+
+    calls = _frictionless_here(monkeypatch)
+    ahead.submit_package(package)
+    assert ahead._pending[ahead._package_key(package)].result()[1] == []
+    # a value no Table Schema allows, with the descriptor's hash and size made to match it
+    csv = package / "data" / "homicide_rate.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[1].split(",")
+    cells[1] = "not a year"
+    lines[1] = ",".join(cells)
+    csv.write_text("".join(lines), encoding="utf-8")
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    for r in descriptor["resources"]:
+        if r["path"] == "data/homicide_rate.csv":
+            r["hash"], r["bytes"] = "sha256:" + sha256_of(csv), csv.stat().st_size
+    path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    problems = ahead.package_problems(package)
+    assert any("homicide_rate, row 2: type-error" in p for p in problems), problems
+    assert len(calls) == 1
+
+
+def test_a_file_changed_behind_a_valid_descriptor_is_caught_here(package, monkeypatch):
+    ahead.submit_package(package)
+    assert ahead._pending[ahead._package_key(package)].result()[1] == []
+    csv = package / "data" / "countries.csv"
+    csv.write_bytes(csv.read_bytes() + b"\n")
+    problems = ahead.package_problems(package)
+    assert any("countries.csv: sha256:" in p for p in problems), problems
+
+
+def test_the_problems_the_worker_finds_are_the_checks(package):
+    (package / "CITATION.cff").unlink()
+    ahead.submit_package(package)
+    found = ahead._pending[ahead._package_key(package)].result()[1]
+    assert found and any("CITATION.cff: missing" in p for p in found)
+    assert ahead.package_problems(package) == found

@@ -25,7 +25,9 @@ A folder name may not be taken by a package (publication.spec.RESERVED_FOLDERS).
 
 The release depends on every asset that has a blocking check as well as on the folders, so
 it runs after all of them in a build, and it goes ahead only if the latest result of every
-blocking check passed (paccto_data/quality/status.py).
+blocking check passed (paccto_data/quality/status.py): the Great Expectations suites, and
+each package's `package_valid` check (`package_check`), which takes the validation worker's
+verdict on the package its asset wrote (paccto_data/quality/ahead.py).
 
 Versions: a package asset compares its tables with the package as currently published
 (`PACCTO_PUBLISH_DIR/<name>`) and keeps, bumps (with a CHANGELOG.md line) or sets the
@@ -52,15 +54,17 @@ from paccto_data.defs.versions import PUBLICATION, SITE, code_version
 from paccto_data.defs.warehouse import refuse_unless_checks_passed
 from paccto_data.errors import PublicationError
 from paccto_data.lock import data_lock
+from paccto_data.quality import ahead
 from paccto_data.publication.package import build_package
 from paccto_data.publication.release import recover, release_folder
 from paccto_data.publication.spec import PackageSpec, package_specs
-from paccto_data.publication.validation import check_package
 from paccto_data.settings import PROJECT_ROOT, Settings
 from paccto_data.site import catalogue
 
 KINDS = {"frictionless", "csv", "parquet"}
 NO_SILENT_LOSS = "no_silent_loss"
+PACKAGE_VALID = "package_valid"
+PROBLEMS_SHOWN = 50  # problems listed in the package_valid check's metadata
 REMOVED_SHOWN = 50  # dropped keys shown per table in the check's description
 # Every package states the licences, citations and vintages of its sources.
 SOURCE_TABLE = dg.AssetKey(["core", "dim_source"])
@@ -168,8 +172,9 @@ def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
         description=f"Frictionless data package `{spec.name}`: {spec.title}. Resources "
         f"{', '.join(r.name for r in spec.resources)} as CSV and Parquet, with "
         "datapackage.json, README.md, CITATION.cff and CHANGELOG.md, built in the build area "
-        "and validated; versioned against the published package (a data change bumps the "
-        "version); refuses any column derived from a source that is not open.",
+        "(its blocking `package_valid` check validates it); versioned against the published "
+        "package (a data change bumps the version); refuses any column derived from a source "
+        "that is not open.",
         metadata={"spec": _relative(spec.path) if spec.path else spec.name,
                   "base_version": spec.version},
         code_version=code_version(*PUBLICATION, *([spec.path] if spec.path else [])),
@@ -181,7 +186,7 @@ def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
         with duckdb.get_connection() as conn:
             report = build_package(conn, spec, folder,
                                            previous=settings.publish_dir / spec.name)
-        check_package(folder)
+        ahead.submit_package(folder)  # validated meanwhile, on the second core
         if report.changes:
             context.log.info(f"{spec.name} {report.previous_version or '(new)'} -> "
                              f"{report.version}:\n" + "\n".join(report.changes))
@@ -199,6 +204,39 @@ def package_asset(spec: PackageSpec) -> dg.AssetsDefinition:
         })
 
     return _package
+
+
+def package_check(spec: PackageSpec) -> dg.AssetChecksDefinition:
+    """The blocking check that the package in the build area is fit to publish: frictionless
+    over its tables, the bytes and sha256 of every file, its documents and Parquet twins
+    (publication.validation.validate_package). A package that fails it is never released."""
+
+    @dg.asset_check(
+        asset=package_key(spec),
+        name=PACKAGE_VALID,
+        blocking=True,
+        # after the other steps ready with it: the worker validates the package meanwhile
+        op_tags={"dagster/priority": "-1"},
+        description="Validates the package as a researcher's `frictionless validate "
+        "datapackage.json` does (rows against the Table Schema, primary and foreign keys), "
+        "plus the bytes and sha256 of every file, README.md, CITATION.cff and CHANGELOG.md, "
+        "and each Parquet table against its CSV twin. Blocks the release.",
+    )
+    def _check(paccto: PacctoConfig) -> dg.AssetCheckResult:
+        folder = build_area(paccto.settings) / spec.name
+        problems = ahead.package_problems(folder)
+        shown = problems[:PROBLEMS_SHOWN] + (
+            [f"… {len(problems) - PROBLEMS_SHOWN:,} more"] if len(problems) > PROBLEMS_SHOWN
+            else [])
+        return dg.AssetCheckResult(
+            passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
+            description=f"{spec.name} is valid" if not problems else
+            f"{spec.name} is not valid: {len(problems):,} problem"
+            f"{'' if len(problems) == 1 else 's'}, the first: {problems[0]}",
+            metadata={"problems": len(problems),
+                      "found": dg.MetadataValue.md("\n".join(f"- {p}" for p in shown))})
+
+    return _check
 
 
 def _is_defined(context: dg.AssetExecutionContext, key: dg.AssetKey) -> bool:
@@ -285,6 +323,11 @@ def release_asset(specs: Sequence[PackageSpec],
     return publication_release
 
 
-def publication_definitions(check_keys: Sequence[dg.AssetCheckKey]) -> list[dg.AssetsDefinition]:
+def publication_definitions(check_keys: Sequence[dg.AssetCheckKey]
+                            ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+    """The package assets and the release, which also waits for every package's blocking
+    `package_valid` check; and those checks."""
     specs = list(package_specs().values())
-    return [*(package_asset(s) for s in specs), release_asset(specs, check_keys)]
+    checks = [package_check(s) for s in specs]
+    gates = [*check_keys, *(k for c in checks for k in c.check_keys)]
+    return [*(package_asset(s) for s in specs), release_asset(specs, gates)], checks

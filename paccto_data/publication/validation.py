@@ -42,7 +42,7 @@ def validate_package(folder: Path, frictionless_parquet: bool = False) -> list[s
         return [f"{folder}: no datapackage.json"]
     descriptor = json.loads(path.read_text(encoding="utf-8"))
     problems = _check_files(folder, descriptor)
-    seen = (sha256_of(path), frictionless_parquet)
+    seen = package_digest(folder, frictionless_parquet)
     if not problems and seen in _VALID:
         return []  # the same bytes, already validated whole in this process
     checked = descriptor if frictionless_parquet else {
@@ -62,6 +62,19 @@ def validate_package(folder: Path, frictionless_parquet: bool = False) -> list[s
     if not problems:
         _VALID.add(seen)
     return problems
+
+
+def package_digest(folder: Path, frictionless_parquet: bool = False) -> tuple[str, bool]:
+    """How a package found valid is remembered: its descriptor's sha256, and whether the
+    Parquet twins went through frictionless too."""
+    return sha256_of(folder / "datapackage.json"), frictionless_parquet
+
+
+def remember_valid(seen: tuple[str, bool]) -> None:
+    """A package that validate_package found valid in another process (the validation worker,
+    paccto_data/quality/ahead.py), by its `package_digest` then: here validate_package still
+    checks every file against that descriptor, and skips frictionless."""
+    _VALID.add(seen)
 
 
 def _check_files(folder: Path, descriptor: dict) -> list[str]:

@@ -1,15 +1,22 @@
-"""A table's suite validated on the second core while the build writes the next tables.
+"""Validation on the second core, while the build writes the next tables and packages.
 
 A run executes its steps one after another in one process (DuckDB lets one process write the
-build database), so a blocking suite used to run only when Dagster reached its check step, in
-the build's own process, which also paid Great Expectations' import (about 3 s). Now the step
-that writes a table copies it to a Parquet file (DuckDB's COPY: no rows pass through the
-build's Python) and hands its name to one worker process, which imports GX once, reads the
-file back as the check would read the table (`SuiteInputs`), and validates while the run goes
-on. The check step reads its inputs and takes the worker's outcome only if they are what the
-worker validated: the suite, the value sets, and every cell (`SuiteInputs.fingerprint`);
-otherwise, or if the worker failed, it validates in its own process. Either way the outcome
-is `suites.validate` on the same input.
+build database), so a blocking check used to run only when Dagster reached its step, in the
+build's own process. Now the step that writes a table or a package hands it to one worker
+process, which validates while the run goes on, and the check step takes the worker's verdict
+only if what it checks is what the worker validated:
+
+- a table: the step copies it to a Parquet file (DuckDB's COPY: no rows pass through the
+  build's Python); the worker, which imports Great Expectations once, reads the file back as
+  the check reads the table (`SuiteInputs`) and runs its suite. The check takes the outcome
+  if the suite, the value sets and every cell are the same (`SuiteInputs.fingerprint`).
+- a package: the worker runs frictionless over it (publication.validation.validate_package).
+  The check takes a clean verdict for the descriptor's sha256, and validate_package then
+  checks every file against the hashes in that descriptor, so the bytes are the ones
+  validated.
+
+Otherwise, or if the worker failed, the check validates in its own process. Either way the
+verdict is the one the same code gives on the same input.
 
 The worker is started by the first table of the process and serves every later run of it;
 it exits with the process, also when the process is killed (its stdin closes), and removes
@@ -19,6 +26,7 @@ its folder of handed-over files then.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import pickle
@@ -124,10 +132,34 @@ class _Handover:
         frame = reader.execute(f"SELECT {columns} FROM read_parquet(?)", [self.path]).df()
         return SuiteInputs(self.table, self.suite, frame, self.parameters)
 
+    def run(self, reader: duckdb.DuckDBPyConnection) -> tuple[tuple, suites.SuiteOutcome]:
+        """In the worker: (the fingerprint of what was validated, the outcome)."""
+        try:
+            inputs = self.read(reader)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+        return inputs.fingerprint(), inputs.validate()
+
+
+@dataclass(frozen=True)
+class _PackageJob:
+    """A package written in the build area, to validate whole."""
+
+    folder: str
+
+    def run(self, reader) -> tuple[tuple[str, bool], list[str]]:
+        """In the worker: (the descriptor's digest, as validate_package keys it; problems)."""
+        from paccto_data.publication import validation
+
+        folder = Path(self.folder)
+        seen = validation.package_digest(folder)
+        return seen, validation.validate_package(folder)
+
 
 class _Worker:
-    """`python -m paccto_data.quality.ahead FOLDER`: reads pickled (number, _Handover) on its
-    stdin, writes pickled (number, ok, (fingerprint, outcome) or error) on its stdout. When
+    """`python -m paccto_data.quality.ahead FOLDER`: reads pickled (number, job) on its stdin
+    (a _Handover or a _PackageJob), writes pickled (number, ok, job.run() or error) on its
+    stdout. When
     the process that started it ends, killed or not, its stdin closes: it stops at once and
     removes FOLDER, where the handed-over files are."""
 
@@ -143,23 +175,25 @@ class _Worker:
         self.futures: dict[int, Future] = {}
         self.lock = threading.Lock()
         self.count = 0
+        self.files = itertools.count(1)
         threading.Thread(target=self._read, name="paccto-suite-worker", daemon=True).start()
 
-    def submit(self, conn: duckdb.DuckDBPyConnection, qualified_table: str) -> Future:
+    def handover(self, conn: duckdb.DuckDBPyConnection, qualified_table: str) -> Future:
         """Raises suites.SuiteError, duckdb.Error or OSError if the table cannot be handed
         over (the check validates it then, and names the problem)."""
+        path = self.folder / f"{next(self.files)}.parquet"
+        return self.send(_Handover.write(conn, qualified_table, path))
+
+    def send(self, job: _Handover | _PackageJob) -> Future:
         future: Future = Future()
         with self.lock:
             self.count += 1
-            number = self.count
-        handover = _Handover.write(conn, qualified_table, self.folder / f"{number}.parquet")
-        with self.lock:
-            self.futures[number] = future
+            self.futures[self.count] = future
             try:  # a few kB: the worker reads its stdin all the time, this never waits
-                pickle.dump((number, handover), self.process.stdin, protocol=5)
+                pickle.dump((self.count, job), self.process.stdin, protocol=5)
                 self.process.stdin.flush()
             except (OSError, ValueError, pickle.PicklingError) as exc:
-                self.futures.pop(number, None)
+                self.futures.pop(self.count, None)
                 future.set_exception(exc)
         return future
 
@@ -194,7 +228,8 @@ class _Worker:
 
 WAIT_SECONDS = 900  # the largest suite at 100x the real data takes well under a minute
 _worker: _Worker | None = None
-_pending: dict[str, Future] = {}  # table -> the worker's (fingerprint, outcome)
+# a table -> the worker's (fingerprint, outcome); a package folder -> (digest, problems)
+_pending: dict[str, Future] = {}
 
 
 def _started() -> _Worker:
@@ -216,9 +251,38 @@ def submit(conn: duckdb.DuckDBPyConnection, qualified_table: str) -> None:
     if not suites.suite_path(qualified_table).exists():
         return
     try:
-        _pending[qualified_table] = _started().submit(conn, qualified_table)
+        _pending[qualified_table] = _started().handover(conn, qualified_table)
     except (suites.SuiteError, duckdb.Error, OSError):
         return
+
+
+def submit_package(folder: Path) -> None:
+    """Start validating the package just written in `folder` (its check takes the verdict:
+    `package_problems`)."""
+    discard(_package_key(folder))
+    _pending[_package_key(folder)] = _started().send(_PackageJob(str(folder)))
+
+
+def package_problems(folder: Path) -> list[str]:
+    """Why the package in `folder` is not fit to publish (empty: it is), as
+    validation.validate_package says: if the worker found the package clean, frictionless is
+    not run again on the same descriptor, but every file is still checked against it."""
+    from paccto_data.publication import validation
+
+    future = _pending.pop(_package_key(folder), None)
+    if future is not None:
+        try:
+            seen, problems = future.result(timeout=WAIT_SECONDS)
+        except Exception:  # the worker died, failed or hangs: validated here, as without it
+            future.cancel()
+        else:
+            if not problems:
+                validation.remember_valid(seen)
+    return validation.validate_package(folder)
+
+
+def _package_key(folder: Path) -> str:
+    return f"package {Path(folder).resolve()}"
 
 
 def outcome(inputs: SuiteInputs) -> suites.SuiteOutcome:
@@ -287,15 +351,12 @@ def _serve(folder: Path) -> None:
         suites.prepare()
         reader = duckdb.connect()
         while (message := inbox.get()) is not None and not gone.is_set():
-            number, handover = message
+            number, job = message
             try:
-                inputs = handover.read(reader)
-                answer = (number, True, (inputs.fingerprint(), inputs.validate()))
+                answer = (number, True, job.run(reader))
             except Exception as exc:  # sent back as text: the caller validates itself
                 answer = (number, False, RuntimeError(f"{type(exc).__name__}: {exc}"))
-            finally:
-                Path(handover.path).unlink(missing_ok=True)
-            inputs = None  # the frame goes before the worker waits for the next one
+            job = message = None  # a table's frame goes before the worker waits for the next
             try:
                 pickle.dump(answer, channel, protocol=5)
                 channel.flush()
