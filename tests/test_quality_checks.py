@@ -264,7 +264,10 @@ def test_the_definitions_hold_one_warn_check_per_rule_and_the_report():
     warn = {s.key.name: s for s in specs if not s.blocking and s.asset_key.path[0] != "raw"}
     assert set(warn) == {r.name for r in load_rules()}
     assert all(s.asset_key == dg.AssetKey(["core", "fact_indicator"]) for s in warn.values())
-    assert all(s.key.name == "great_expectations" for s in specs if s.blocking)
+    # blocking: a table's suite, or a package's validation
+    blocking = {(s.asset_key.path[0], s.key.name) for s in specs if s.blocking}
+    assert blocking == {("staging", "great_expectations"), ("core", "great_expectations"),
+                        ("marts", "great_expectations"), ("publication", "package_valid")}
     graph = defs.resolve_asset_graph()
     report = graph.get(dg.AssetKey(["publication", "quality_report"]))
     assert report.group_name == "publication"
