@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from html import escape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
@@ -37,7 +38,7 @@ from paccto_data.publication.spec import (
 )
 from paccto_data.publication.tables import column_text, format_cell
 from paccto_data.publication.validation import validate_package
-from paccto_data.settings import ASSETS_DIR
+from paccto_data.settings import ASSETS_DIR, PROJECT_ROOT
 from paccto_data.site import catalogue as catalog
 from tests.support import build, failed_steps
 
@@ -903,3 +904,57 @@ def test_the_pages_are_offline_english_and_spanish_and_link_every_file(built):
         assert srcs == [f"charts/{c}{'.es' if lang == 'es' else ''}.svg" for c in (
             "homicide_by_subregion", "cocaine_seizures_by_country",
             "control_of_corruption_partners", "activities_by_country_year")]
+
+
+class _Reference(HTMLParser):
+    """What html.parser reads of a page's links and ids: the reference for page_links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            if name in ("href", "src") and value is not None:
+                self.links.append((tag, name, value))
+
+
+def _reference(text: str) -> tuple[list, set]:
+    parser = _Reference()
+    parser.feed(text)
+    parser.close()
+    return parser.links, parser.ids
+
+
+PAGES = sorted(p.relative_to(PROJECT_ROOT / "published").as_posix()
+               for p in (PROJECT_ROOT / "published").rglob("*.html"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_links_reads_every_published_page_as_html_parser_does(page):
+    path = PROJECT_ROOT / "published" / page
+    links = catalog.page_links(path)
+    assert (links.links, links.ids) == _reference(path.read_text(encoding="utf-8"))
+    assert links.links  # every page links somewhere
+
+
+TRICKY = """<!DOCTYPE html><html><head><title>a <a href="no.html"> title</title>
+<style>a[href="style.css"] { color: red }</style><script>var a = '<a href="x.html">';</script>
+<!-- <a href="commented.html"> -->
+</head><body id=top><a HREF='one.html?a=1&amp;b=2#x' id="a&quot;b">one</a>
+<img src=charts/c.svg alt="a > b"><a href="">empty</a><a href>bare</a><a id="">no id</a>
+<svg><a xlink:href="#top"/><a href = "spaced.html" /></svg><p title='it"s' id='q'>
+<a data-href="not.html" href="two.html#s">two</a></body></html>"""
+
+
+def test_page_links_reads_quoting_comments_scripts_and_references_as_html_parser_does(
+        tmp_path):
+    path = tmp_path / "tricky.html"
+    path.write_text(TRICKY, encoding="utf-8")
+    links = catalog.page_links(path)
+    assert (links.links, links.ids) == _reference(TRICKY)
+    assert ("a", "href", "one.html?a=1&b=2#x") in links.links
+    assert not any("commented" in v or "x.html" in v or "style.css" in v
+                   for _, _, v in links.links)
