@@ -35,8 +35,6 @@ def validate_package(folder: Path, frictionless_parquet: bool = False) -> list[s
     column count (18 s for a 1,924-row, 32-column table here), so it validates the Parquet
     twins only when asked (`frictionless_parquet`); tests/test_published.py runs the
     researchers' CLI over every resource of the committed packages."""
-    import frictionless
-
     path = folder / "datapackage.json"
     if not path.exists():
         return [f"{folder}: no datapackage.json"]
@@ -45,6 +43,8 @@ def validate_package(folder: Path, frictionless_parquet: bool = False) -> list[s
     seen = package_digest(folder, frictionless_parquet)
     if not problems and seen in _VALID:
         return []  # the same bytes, already validated whole in this process
+    import frictionless  # (half a second: not for a package known valid)
+
     checked = descriptor if frictionless_parquet else {
         **descriptor,
         "resources": [r for r in descriptor["resources"] if r.get("format") != "parquet"]}
