@@ -89,6 +89,8 @@ def run_sampled(command: list[str], env: dict, cwd: Path) -> tuple[float, int, i
 def stage_of(labels: str) -> str:
     if ":great_expectations" in labels:
         return "gx_suites"
+    if ":package_valid" in labels:
+        return "publication"  # the package's validation (frictionless, on the worker)
     first = labels.split(" ", 1)[0]
     if ":" in first:
         return "other_checks"  # the warn rules (assets/quality_checks.yaml)
