@@ -239,3 +239,24 @@ def test_the_problems_the_worker_finds_are_the_checks(package):
     found = ahead._pending[ahead._package_key(package)].result()[1]
     assert found and any("CITATION.cff: missing" in p for p in found)
     assert ahead.package_problems(package) == found
+
+
+def test_a_table_above_the_row_bound_is_validated_in_its_check(build_db, monkeypatch):
+    table = "staging.unodc_homicide"  # 1,121 rows
+    monkeypatch.setattr(ahead, "AHEAD_MAX_ROWS", 1_000)
+    ahead.submit(build_db, table)
+    assert table not in ahead._pending
+    monkeypatch.setattr(ahead, "AHEAD_MAX_ROWS", 1_121)
+    ahead.submit(build_db, table)
+    assert table in ahead._pending
+
+
+def test_a_package_above_the_byte_bound_is_validated_in_its_check(package, monkeypatch):
+    size = sum(p.stat().st_size for p in package.rglob("*") if p.is_file())
+    monkeypatch.setattr(ahead, "AHEAD_MAX_PACKAGE_BYTES", size - 1)
+    ahead.submit_package(package)
+    assert ahead._package_key(package) not in ahead._pending
+    assert ahead.package_problems(package) == []  # validated here
+    monkeypatch.setattr(ahead, "AHEAD_MAX_PACKAGE_BYTES", size)
+    ahead.submit_package(package)
+    assert ahead._package_key(package) in ahead._pending
