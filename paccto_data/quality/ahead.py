@@ -160,9 +160,8 @@ class _PackageJob:
 class _Worker:
     """`python -m paccto_data.quality.ahead FOLDER`: reads pickled (number, job) on its stdin
     (a _Handover or a _PackageJob), writes pickled (number, ok, job.run() or error) on its
-    stdout. When
-    the process that started it ends, killed or not, its stdin closes: it stops at once and
-    removes FOLDER, where the handed-over files are."""
+    stdout. When the process that started it ends, killed or not, its stdin closes: it stops
+    at once and removes FOLDER, where the handed-over files are."""
 
     def __init__(self) -> None:
         import paccto_data
