@@ -288,15 +288,9 @@ def package_problems(folder: Path) -> list[str]:
     not run again on the same descriptor, but every file is still checked against it."""
     from paccto_data.publication import validation
 
-    future = _pending.pop(_package_key(folder), None)
-    if future is not None:
-        try:
-            seen, problems = future.result(timeout=WAIT_SECONDS)
-        except Exception:  # the worker died, failed or hangs: validated here, as without it
-            future.cancel()
-        else:
-            if not problems:
-                validation.remember_valid(seen)
+    answer = _answer(_package_key(folder))
+    if answer is not None and not answer[1]:  # (digest, problems): the worker found none
+        validation.remember_valid(answer[0])
     return validation.validate_package(folder)
 
 
@@ -307,16 +301,23 @@ def _package_key(folder: Path) -> str:
 def outcome(inputs: SuiteInputs) -> suites.SuiteOutcome:
     """The suite's outcome on `inputs`: the worker's, if it validated the same inputs, else
     validated here."""
-    future = _pending.pop(inputs.table, None)
-    if future is not None:
-        try:
-            fingerprint, result = future.result(timeout=WAIT_SECONDS)
-        except Exception:  # the worker died, failed or hangs: validate here, as without it
-            future.cancel()
-        else:
-            if fingerprint == _fingerprint_of(inputs):
-                return result
+    answer = _answer(inputs.table)  # (fingerprint, outcome)
+    if answer is not None and answer[0] == _fingerprint_of(inputs):
+        return answer[1]
     return inputs.validate()
+
+
+def _answer(key: str) -> tuple | None:
+    """The worker's answer to what was handed over under `key`, waited for; None if nothing
+    was, or the worker died, failed or hangs (the caller validates itself, as without it)."""
+    future = _pending.pop(key, None)
+    if future is None:
+        return None
+    try:
+        return future.result(timeout=WAIT_SECONDS)
+    except Exception:
+        future.cancel()
+        return None
 
 
 def _fingerprint_of(inputs: SuiteInputs) -> tuple | None:
