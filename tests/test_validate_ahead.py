@@ -4,7 +4,6 @@ again, and a killed build leaves no worker behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,6 +16,10 @@ import pytest
 
 from paccto_data.quality import ahead
 from paccto_data.settings import EXPECTATIONS_DIR
+from tests.test_package_validation import (
+    break_a_year_behind_a_matching_descriptor,
+    count_frictionless,
+)
 
 # every table with a suite: each must reach the worker (a cell type the fingerprint cannot
 # hash would silently send its table back to validation in the build's own process)
@@ -178,21 +181,8 @@ def package(tmp_path, monkeypatch):
     ahead.discard()
 
 
-def _frictionless_here(monkeypatch) -> list:
-    import frictionless
-
-    calls, real = [], frictionless.Package.validate
-
-    def counted(self, *args, **kwargs):
-        calls.append(self)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(frictionless.Package, "validate", counted)
-    return calls
-
-
 def test_a_package_the_worker_found_valid_is_not_validated_again_here(package, monkeypatch):
-    calls = _frictionless_here(monkeypatch)
+    calls = count_frictionless(monkeypatch)
     ahead.submit_package(package)
     future = ahead._pending[ahead._package_key(package)]
     assert future.result()[1] == []  # the worker's verdict: valid
@@ -201,24 +191,10 @@ def test_a_package_the_worker_found_valid_is_not_validated_again_here(package, m
 
 
 def test_a_package_changed_after_it_was_handed_over_is_validated_here(package, monkeypatch):
-    from paccto_data.fileio import sha256_of
-
-    calls = _frictionless_here(monkeypatch)
+    calls = count_frictionless(monkeypatch)
     ahead.submit_package(package)
     assert ahead._pending[ahead._package_key(package)].result()[1] == []
-    # a value no Table Schema allows, with the descriptor's hash and size made to match it
-    csv = package / "data" / "homicide_rate.csv"
-    lines = csv.read_text(encoding="utf-8").splitlines(keepends=True)
-    cells = lines[1].split(",")
-    cells[1] = "not a year"
-    lines[1] = ",".join(cells)
-    csv.write_text("".join(lines), encoding="utf-8")
-    path = package / "datapackage.json"
-    descriptor = json.loads(path.read_text(encoding="utf-8"))
-    for r in descriptor["resources"]:
-        if r["path"] == "data/homicide_rate.csv":
-            r["hash"], r["bytes"] = "sha256:" + sha256_of(csv), csv.stat().st_size
-    path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    break_a_year_behind_a_matching_descriptor(package)
     problems = ahead.package_problems(package)
     assert any("homicide_rate, row 2: type-error" in p for p in problems), problems
     assert len(calls) == 1
