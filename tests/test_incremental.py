@@ -24,6 +24,7 @@ from paccto_data.acquire import records
 from paccto_data.definitions import build_definitions
 from paccto_data.defs import build as make_run
 from paccto_data.defs.upstream import lineage, raw_key, upstream_sensor
+from paccto_data.quality import ahead
 from paccto_data.quality.status import release_problems
 from paccto_data.settings import PROJECT_ROOT
 from tests.support import environment, tmp_settings
@@ -95,10 +96,12 @@ def test_a_changed_source_rebuilds_its_lineage_and_a_failing_check_stops_it(
         assert ok, (outcome.failed, outcome.check_failures)
         assert set(outcome.built) == {k.to_user_string() for k in graph.get_all_asset_keys()}
 
-        # Nothing changed: every source answers 304 (same data version); nothing else runs.
+        # Nothing changed: every source answers 304 (same data version); nothing else runs,
+        # and the validation worker `make run` starts ahead is stopped, unused.
         published = tree_digest(settings.publish_dir)
+        ahead.start()
         ok, outcome, plan, _ = make_run.build(defs, instance, settings)
-        assert ok and plan.build == []
+        assert ok and plan.build == [] and ahead._worker is None
         assert {b.split("/")[0] for b in outcome.built} == {"raw"}
         assert tree_digest(settings.publish_dir) == published
 

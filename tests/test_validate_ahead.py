@@ -137,6 +137,17 @@ def test_a_killed_process_leaves_no_worker():
     assert not os.path.exists(folder), f"{folder}: the handed-over tables were left behind"
 
 
+def test_a_worker_started_ahead_and_not_needed_is_killed_at_once():
+    """`make run` starts the worker as it begins; with nothing to validate it stops it without
+    waiting for the import of Great Expectations the worker is still busy with."""
+    ahead.start()
+    worker = ahead._worker
+    assert worker.process.poll() is None and worker.folder.is_dir()
+    ahead.stop(at_once=True)
+    assert worker.process.returncode == -signal.SIGKILL  # killed, not left to finish
+    assert ahead._worker is None and not worker.folder.exists()
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:

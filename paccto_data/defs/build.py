@@ -36,11 +36,15 @@ from pathlib import Path
 
 import dagster as dg
 
+from paccto_data.quality import ahead
+
 LAUNCHED_BY = "paccto/launched_by"
 PID_TAG, HOST_TAG = "paccto/pid", "paccto/host"
 LAUNCHER = "make run"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 CODE_VERSION_TAG = "dagster/code_version"
+# Asset groups whose tables and packages the validation worker (quality/ahead.py) validates.
+VALIDATED = ("staging", "core", "marts", "publication")
 
 
 @dataclass
@@ -362,6 +366,8 @@ def build(defs: dg.Definitions, instance: dg.DagsterInstance, settings,
         ok = execute(defs, instance, sorted(raw, key=str), outcome,
                      "asking every live source for new files")
     plan = plan_build(defs, instance, settings, full=full)
+    if not any(key.path[0] in VALIDATED for key in plan.build):
+        ahead.stop(at_once=True)  # started ahead by main(): no table or package to validate
     if plan.build:
         print(f"make run: {len(plan.build)} to build, {len(plan.skipped)} up to date",
               flush=True)
@@ -388,15 +394,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A polite kill (SIGTERM) ends the run the way Ctrl-C does: marked, nothing released.
     signal.signal(signal.SIGTERM, _interrupt)
     start = time.monotonic()
-    from paccto_data.definitions import build_definitions
+    # The validation worker imports Great Expectations on the second core while this process
+    # loads the definitions and plans; build() stops it if nothing needs it.
+    ahead.start()
+    from paccto_data.definitions import defs  # built from the environment, as `settings`
     from paccto_data.defs.resources import relaxed_sqlite_sync
     from paccto_data.settings import Settings
 
     relaxed_sqlite_sync()
     settings = Settings.from_env()
     with build_lock(settings), dg.DagsterInstance.get() as instance:
-        ok, outcome, plan, dead = build(build_definitions(settings), instance, settings,
-                                        full=args.full)
+        ok, outcome, plan, dead = build(defs, instance, settings, full=args.full)
         print(summarise(outcome, plan, settings, dead, time.monotonic() - start), flush=True)
     return 0 if ok else 1
 

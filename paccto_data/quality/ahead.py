@@ -19,9 +19,10 @@ Otherwise, or if the worker failed, the check validates in its own process. Eith
 verdict is the one the same code gives on the same input. Tables above AHEAD_MAX_ROWS and
 packages above AHEAD_MAX_PACKAGE_BYTES are not handed over, for memory (see there).
 
-The worker is started by the first table of the process and serves every later run of it;
-it exits with the process, also when the process is killed (its stdin closes), and removes
-its folder of handed-over files then.
+The worker is started by the first table of the process, or ahead of it (`start`: `make
+run` starts it as it begins, and stops it if there is nothing to validate), and serves every
+later run of the process; it exits with the process, also when the process is killed (its
+stdin closes), and removes its folder of handed-over files then.
 """
 
 from __future__ import annotations
@@ -213,11 +214,15 @@ class _Worker:
             if future.set_running_or_notify_cancel():
                 future.set_exception(RuntimeError("the suite worker ended"))
 
-    def stop(self) -> None:
+    def stop(self, at_once: bool = False) -> None:
+        """Close its stdin and let it finish; `at_once`: kill it (it may still be importing
+        Great Expectations, which it would finish before it notices its stdin closed)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
+        if at_once:
+            self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -230,6 +235,13 @@ WAIT_SECONDS = 900  # the largest suite at 100x the real data takes well under a
 _worker: _Worker | None = None
 # a table -> the worker's (fingerprint, outcome); a package folder -> (digest, problems)
 _pending: dict[str, Future] = {}
+
+
+def start() -> None:
+    """Start the worker now, if it is not running: `make run` calls it as it begins, so that
+    the worker imports Great Expectations (about 4 s) while the build loads its definitions
+    and works out what is stale, rather than while the first check waits for it."""
+    _started()
 
 
 def _started() -> _Worker:
@@ -335,12 +347,13 @@ def discard(qualified_table: str | None = None) -> None:
             future.cancel()
 
 
-def stop() -> None:
-    """Stop the worker (at exit; a later table starts a new one)."""
+def stop(at_once: bool = False) -> None:
+    """Stop the worker (a later table starts a new one); `at_once`: without waiting for what
+    it is doing (nothing it validated is wanted any more)."""
     global _worker
     discard()
     if _worker is not None:
-        _worker.stop()
+        _worker.stop(at_once)
         _worker = None
 
 
