@@ -120,12 +120,15 @@ def shared_build(tmp_path_factory, name: str, make) -> Path:
 
 
 def failed_steps(result: dg.ExecuteInProcessResult) -> dict[str, str]:
-    """Step key -> error message, for every step that failed."""
+    """Step key -> error message (with the messages of its causes), for every step that
+    failed."""
     failures = {}
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            failures[event.step_key] = error.message if error else ""
+            error, message = event.event_specific_data.error, ""
+            while error is not None:
+                message, error = message + error.message, error.cause
+            failures[event.step_key] = message
     return failures
 
 

@@ -15,7 +15,12 @@ import pytest
 
 from paccto_data.definitions import build_definitions
 from paccto_data.defs.publication import build_area
+from paccto_data.publication import validation
 from tests.support import build, failed_steps
+from tests.test_package_validation import (
+    break_a_year_behind_a_matching_descriptor,
+    count_frictionless,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -67,11 +72,31 @@ def test_a_folder_not_rebuilt_stays_as_published_and_a_missing_package_refuses(
     (area / "lac-homicide").rename(area / "lac-homicide.gone")
     result = build(settings, instance, dg.AssetSelection.assets("publication_release"))
     assert not result.success
-    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    error, message = failure.event_specific_data.error, ""
-    while error is not None:
-        message, error = message + error.message, error.cause
+    [message] = failed_steps(result).values()
     assert "lac-homicide/ is not built" in message
     assert "materialise publication/lac_homicide first; nothing was released" in message
     assert digests(settings.publish_dir) == before
     assert not list(settings.publish_dir.parent.glob("published.*"))
+
+
+def test_a_release_trusts_the_descriptors_its_gate_passed_and_checks_every_byte(
+        warehouse_build_copy, monkeypatch):
+    """A release in a process that validated nothing (a `make run` after a kill, the UI
+    releasing alone) takes each package's passed `package_valid` result for its descriptor:
+    no frictionless, every file still checked against that descriptor; a package whose
+    descriptor is another one is validated whole, and refused if it is not valid."""
+    settings, instance = warehouse_build_copy.settings, warehouse_build_copy.instance
+    before = digests(settings.publish_dir)
+    monkeypatch.setattr(validation, "_VALID", set())  # nothing remembered by this process
+    calls = count_frictionless(monkeypatch)
+    result = build(settings, instance, dg.AssetSelection.assets("publication_release"))
+    assert result.success, failed_steps(result)
+    assert calls == [] and digests(settings.publish_dir) == before
+
+    monkeypatch.setattr(validation, "_VALID", set())
+    break_a_year_behind_a_matching_descriptor(build_area(settings) / "lac-homicide")
+    result = build(settings, instance, dg.AssetSelection.assets("publication_release"))
+    assert not result.success
+    assert "lac-homicide/homicide_rate, row 2" in failed_steps(result)["publication_release"]
+    assert [c.name for c in calls] == ["lac-homicide"]  # only the changed descriptor
+    assert digests(settings.publish_dir) == before

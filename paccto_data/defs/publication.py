@@ -55,6 +55,7 @@ from paccto_data.defs.warehouse import refuse_unless_checks_passed
 from paccto_data.errors import PublicationError
 from paccto_data.lock import data_lock
 from paccto_data.quality import ahead
+from paccto_data.publication import validation
 from paccto_data.publication.package import build_package
 from paccto_data.publication.release import recover, release_folder
 from paccto_data.publication.spec import PackageSpec, package_specs
@@ -64,6 +65,7 @@ from paccto_data.site import catalogue
 KINDS = {"frictionless", "csv", "parquet"}
 NO_SILENT_LOSS = "no_silent_loss"
 PACKAGE_VALID = "package_valid"
+VALID_DESCRIPTOR = "descriptor_sha256"  # package_valid's metadata: the descriptor it passed
 PROBLEMS_SHOWN = 50  # problems listed in the package_valid check's metadata
 REMOVED_SHOWN = 50  # dropped keys shown per table in the check's description
 # Every package states the licences, citations and vintages of its sources.
@@ -224,6 +226,8 @@ def package_check(spec: PackageSpec) -> dg.AssetChecksDefinition:
     )
     def _check(paccto: PacctoConfig) -> dg.AssetCheckResult:
         folder = build_area(paccto.settings) / spec.name
+        descriptor = folder / "datapackage.json"
+        digest = validation.package_digest(folder)[0] if descriptor.is_file() else ""
         problems = ahead.package_problems(folder)
         shown = problems[:PROBLEMS_SHOWN] + (
             [f"… {len(problems) - PROBLEMS_SHOWN:,} more"] if len(problems) > PROBLEMS_SHOWN
@@ -234,7 +238,9 @@ def package_check(spec: PackageSpec) -> dg.AssetChecksDefinition:
             f"{spec.name} is not valid: {len(problems):,} problem"
             f"{'' if len(problems) == 1 else 's'}, the first: {problems[0]}",
             metadata={"problems": len(problems),
-                      "found": dg.MetadataValue.md("\n".join(f"- {p}" for p in shown))})
+                      "found": dg.MetadataValue.md("\n".join(f"- {p}" for p in shown)),
+                      # what the release trusts: this descriptor, its files all checked
+                      **({VALID_DESCRIPTOR: digest} if not problems else {})})
 
     return _check
 
@@ -262,7 +268,8 @@ def release_asset(specs: Sequence[PackageSpec],
         f"and {', '.join(f.folder + '/' for f in others) or 'nothing else'}) into a folder "
         "beside PACCTO_PUBLISH_DIR, writes the catalogue (catalog.json, DCAT-AP "
         "catalog.jsonld, index.html and index.es.html with SVG charts), validates it all "
-        "(frictionless, bytes and sha256 of every file, the catalogue's links) and swaps it "
+        "(bytes and sha256 of every file, the catalogue's links; frictionless on a package "
+        "unless its passed package_valid check validated the same descriptor) and swaps it "
         "in whole, only when the latest result of every blocking check passed. An "
         "interrupted swap is repaired at the start of the next release.",
         metadata={"folders": dg.MetadataValue.json(
@@ -278,7 +285,13 @@ def release_asset(specs: Sequence[PackageSpec],
         area, target = build_area(settings), settings.publish_dir
         for line in recover(target):  # before the gate: a swap cut short is repaired anyway
             context.log.warning(line)
-        refuse_unless_checks_passed(context, check_keys, "packages")
+        passed = refuse_unless_checks_passed(context, check_keys, "packages")
+        # Each package's passed `package_valid` names the descriptor it found valid: the
+        # release checks every file of a package against it (validate_package) and runs
+        # frictionless again only on a package whose descriptor is another one.
+        for status in passed:
+            if status.check == PACKAGE_VALID and status.metadata.get(VALID_DESCRIPTOR):
+                validation.remember_valid((status.metadata[VALID_DESCRIPTOR], False))
         copied: list[str] = []
 
         def assemble(tmp: Path) -> dict:

@@ -14,7 +14,7 @@ from paccto_data.defs.resources import PacctoConfig
 from paccto_data.defs.versions import MODELS_SHARED, PACKAGE_DIR, code_version, suite
 from paccto_data.lock import data_lock
 from paccto_data.quality import ahead
-from paccto_data.quality.status import release_problems
+from paccto_data.quality.status import CheckStatus, latest_check_statuses, problems_of
 from paccto_data.quality.suites import suite_path
 from paccto_data.settings import SOURCES_DIR, SQL_DIR
 from paccto_data.sources import StagingTable
@@ -57,15 +57,19 @@ def model_asset(model: Model, tables: dict[str, StagingTable]) -> dg.AssetsDefin
 
 
 def refuse_unless_checks_passed(context: dg.AssetExecutionContext,
-                                check_keys: Sequence[dg.AssetCheckKey], what: str) -> None:
-    """Raise a Failure naming every blocking check that stops the release of `what`."""
-    problems = release_problems(context.instance, check_keys)
+                                check_keys: Sequence[dg.AssetCheckKey],
+                                what: str) -> list[CheckStatus]:
+    """Raise a Failure naming every blocking check that stops the release of `what`; else
+    return their latest results, every one passed."""
+    statuses = latest_check_statuses(context.instance, check_keys)
+    problems = problems_of(statuses)
     if problems:
         raise dg.Failure(
             description=f"{what} not released; the previous release stays as it was:\n- "
             + "\n- ".join(problems),
             metadata={"blocking_checks": dg.MetadataValue.json(problems)},
         )
+    return statuses
 
 
 def release_asset(upstream: Sequence[dg.AssetKey],

@@ -88,8 +88,13 @@ def latest_check_statuses(instance, check_keys: Sequence) -> list[CheckStatus]:
 def release_problems(instance, check_keys: Sequence) -> list[str]:
     """Why a release may not go ahead: one line per check whose latest result is missing,
     failed, could not run, or is older than its asset's latest materialisation."""
+    return problems_of(latest_check_statuses(instance, check_keys))
+
+
+def problems_of(statuses: Sequence[CheckStatus]) -> list[str]:
+    """release_problems, of statuses already read."""
     problems = []
-    for s in latest_check_statuses(instance, check_keys):
+    for s in statuses:
         if s.status == NEVER_RAN:
             problems.append(f"{s.name} has never run")
         elif s.status == STALE:
