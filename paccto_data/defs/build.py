@@ -43,8 +43,6 @@ PID_TAG, HOST_TAG = "paccto/pid", "paccto/host"
 LAUNCHER = "make run"
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 CODE_VERSION_TAG = "dagster/code_version"
-# Asset groups whose tables and packages the validation worker (quality/ahead.py) validates.
-VALIDATED = ("staging", "core", "marts", "publication")
 
 
 @dataclass
@@ -52,6 +50,9 @@ class Plan:
     build: list[dg.AssetKey]  # in topological order
     reasons: dict[dg.AssetKey, str]
     skipped: list[dg.AssetKey]
+    # whether an asset to build has a blocking check: a table's suite or a package's
+    # package_valid, what the validation worker (quality/ahead.py) validates
+    validates: bool = False
 
 
 @dataclass
@@ -220,7 +221,8 @@ def plan_build(defs: dg.Definitions, instance: dg.DagsterInstance, settings,
         elif key in unchecked:
             reasons.setdefault(key, f"blocking check {unchecked[key].status}")
     build = [k for k in order if k in reasons]
-    return Plan(build, reasons, [k for k in order if k not in reasons])
+    return Plan(build, reasons, [k for k in order if k not in reasons],
+                any(check.asset_key in reasons for check in blocking))
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -366,7 +368,7 @@ def build(defs: dg.Definitions, instance: dg.DagsterInstance, settings,
         ok = execute(defs, instance, sorted(raw, key=str), outcome,
                      "asking every live source for new files")
     plan = plan_build(defs, instance, settings, full=full)
-    if not any(key.path[0] in VALIDATED for key in plan.build):
+    if not plan.validates:
         ahead.stop(at_once=True)  # started ahead by main(): no table or package to validate
     if plan.build:
         print(f"make run: {len(plan.build)} to build, {len(plan.skipped)} up to date",
