@@ -148,7 +148,8 @@ def changed_files(copy: Path, original: Path, top: str = "") -> list[str]:
     return sorted(changed)
 
 
-def test_a_source_added_where_the_readme_says_is_built_checked_and_released(tmp_path):
+def test_a_source_added_where_the_readme_says_is_built_checked_and_released(tmp_path,
+                                                                          monkeypatch):
     from paccto_data.settings import PROJECT_ROOT
 
     project = Project.copy(tmp_path / "project", tmp_path / "data")
@@ -173,7 +174,8 @@ def test_a_source_added_where_the_readme_says_is_built_checked_and_released(tmp_
 
     # Its suite is a blocking check of its staging table, and it ran and passed in that run.
     key = dg.AssetCheckKey(dg.AssetKey(["staging", SOURCE_ID]), "great_expectations")
-    with dg.DagsterInstance.local_temp(tempdir=str(project.data / "dagster")) as instance:
+    monkeypatch.setenv("DAGSTER_HOME", str(project.data / "dagster"))  # as dagster.yaml says
+    with dg.DagsterInstance.get() as instance:
         record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
             [key])[key]
         assert record.status.value == "SUCCEEDED" and record.evaluation.passed

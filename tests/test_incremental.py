@@ -174,8 +174,10 @@ def interrupted(env: dict, sig: int, after_steps: int = 4) -> subprocess.Popen:
 
 
 def runs(env: dict) -> list[dg.DagsterRun]:
-    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-        return list(instance.get_runs())
+    with pytest.MonkeyPatch.context() as patch:  # dagster.yaml: the runs are in DAGSTER_HOME
+        patch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+        with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            return list(instance.get_runs())
 
 
 def test_make_run_skips_what_is_fresh_and_recovers_from_killed_and_cancelled_runs(tmp_path,

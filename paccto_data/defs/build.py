@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # loads the definitions and plans; build() stops it if nothing needs it.
     ahead.start()
     from paccto_data.definitions import defs  # built from the environment, as `settings`
-    from paccto_data.defs.resources import relaxed_sqlite_sync
+    from paccto_data.defs.storage import relaxed_sqlite_sync
     from paccto_data.settings import Settings
 
     relaxed_sqlite_sync()

@@ -8,8 +8,6 @@ or release of the same data directory. `make run` already holds it; the lock is 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -18,57 +16,9 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from paccto_data.lock import data_lock_path, held
+from paccto_data.defs.storage import relaxed_sqlite_sync, release_sqlite_anchors
 from paccto_data.quality import ahead
 from paccto_data.settings import Settings
-
-
-@cache
-def relaxed_sqlite_sync() -> None:
-    """Two settings for Dagster's SQLite storages (runs, event logs: DAGSTER_HOME), which
-    run in WAL mode and open, use and close a connection for each of the ~500 events of a
-    cold build. Set for every SQLite connection this process opens from here on (`make run`,
-    and every run, at resource set-up):
-
-    - `synchronous=NORMAL` instead of SQLite's default `FULL` (two fsyncs per event):
-      SQLite's advice for WAL mode. A killed process loses nothing, a power cut may lose the
-      last events but never corrupts the file.
-    - one idle connection held open per database file in WAL mode (`_ANCHORS`), so that
-      closing an event's connection is not the last close, which checkpointed the WAL and
-      deleted it and its shared memory for the next event to create again (8x the cost of
-      the write itself, measured with sqlite3 alone). Released at the end of every run and
-      at exit; an idle connection holds no lock, and SQLite still checkpoints the WAL
-      whenever it passes 1,000 pages."""
-    import atexit
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    @event.listens_for(Engine, "connect")
-    def _relaxed(dbapi_connection, _record) -> None:
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-            path = dbapi_connection.execute("PRAGMA database_list").fetchone()[2]
-            if path and path not in _ANCHORS and dbapi_connection.execute(
-                    "PRAGMA journal_mode").fetchone()[0] == "wal":  # ("" for in-memory)
-                anchor = sqlite3.connect(path, check_same_thread=False)
-                # a read maps the WAL index: only then is this connection one that counts
-                anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()
-                _ANCHORS[path] = anchor
-
-    atexit.register(release_sqlite_anchors)
-
-
-_ANCHORS: dict = {}  # database file -> the idle sqlite3 connection held open on it
-
-
-def release_sqlite_anchors() -> None:
-    """Close the connections relaxed_sqlite_sync holds open (the last close checkpoints)."""
-    while _ANCHORS:
-        _, connection = _ANCHORS.popitem()
-        try:
-            connection.close()
-        except sqlite3.Error:  # a file removed meanwhile: nothing to keep
-            pass
 
 
 def _run_lock(build_db: str | Path, context):
