@@ -16,7 +16,6 @@ from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
 from paccto_data.lock import data_lock_path, held
-from paccto_data.defs.storage import relaxed_sqlite_sync, release_sqlite_anchors
 from paccto_data.quality import ahead
 from paccto_data.settings import Settings
 
@@ -52,6 +51,8 @@ class PacctoConfig(dg.ConfigurableResource):
     def yield_for_execution(self, context):
         """Hold the lock for the run, and first repair what an interrupted release left
         (before any step, so before any gate)."""
+        # (defs/storage imports Dagster's SQLite storages: not at the code location's load)
+        from paccto_data.defs.storage import relaxed_sqlite_sync, release_sqlite_anchors
         from paccto_data.publication.release import recover_releases
 
         relaxed_sqlite_sync()
