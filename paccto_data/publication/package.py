@@ -18,7 +18,13 @@ from paccto_data.fileio import sha256_of
 from paccto_data.publication.documents import citation_cff, describe, readme
 from paccto_data.publication.licences import check_licences, column_sources, source_records
 from paccto_data.publication.spec import PackageSpec
-from paccto_data.publication.tables import FileReport, query_resource, write_csv, write_parquet
+from paccto_data.publication.tables import (
+    FileReport,
+    Sandbox,
+    query_resource,
+    write_csv,
+    write_parquet,
+)
 from paccto_data.publication.versions import (
     changelog_text,
     compare_package,
@@ -58,7 +64,11 @@ def build_package(conn: duckdb.DuckDBPyConnection, spec: PackageSpec, folder: Pa
     (see `decide_version`). Refuses before writing anything if a column derives from a
     non-open source."""
     sources = source_records(conn)
-    tables = {r.name: query_resource(conn, spec.name, r) for r in spec.resources}
+    sandbox = Sandbox()  # one for the package's queries, each holding only its own tables
+    try:
+        tables = {r.name: query_resource(conn, spec.name, r, sandbox) for r in spec.resources}
+    finally:
+        sandbox.close()
     derivation = {r.name: column_sources(spec.name, r, tables[r.name]) for r in spec.resources}
     check_licences(spec.name, derivation, sources)
     used = sorted({s for columns in derivation.values() for ids in columns.values() for s in ids})

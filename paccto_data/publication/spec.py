@@ -126,7 +126,7 @@ def query_problems(query: str) -> list[str]:
     """Why a package query is not one plain SELECT on warehouse tables: several statements,
     another kind of statement, or a table function (every one of them reads outside the
     warehouse or makes rows up). The query also runs where it can read nothing else
-    (publication.tables.warehouse_only); this names the problem before anything is built."""
+    (publication.tables.Sandbox); this names the problem before anything is built."""
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:

@@ -15,7 +15,7 @@ from paccto_data.acquire import fetch, records
 from paccto_data.activities import mapping, vocabulary
 from paccto_data.errors import CatalogueError, PublicationError, SourceFileError
 from paccto_data.publication.spec import load_spec, package_specs, with_standard_countries
-from paccto_data.publication.tables import query_resource, warehouse_only
+from paccto_data.publication.tables import Sandbox, query_resource
 from paccto_data.warehouse import reference
 from paccto_data.warehouse.models import headline_latest_columns, headline_value_columns
 
@@ -82,7 +82,7 @@ def warehouse():
 
 @pytest.mark.parametrize("function", sorted(READS_OUTSIDE))
 def test_a_query_that_slips_past_the_spec_check_still_reads_nothing(warehouse, function):
-    """query_resource runs every query in `warehouse_only`: even a spec object built by
+    """query_resource runs every query in a `Sandbox`: even a spec object built by
     hand, never checked, cannot read a file."""
     query = ("SELECT f.iso3, f.year, f.value, f.unit, f.source_id, f.flag "
              + READS_OUTSIDE[function])
@@ -95,24 +95,30 @@ def test_a_query_that_slips_past_the_spec_check_still_reads_nothing(warehouse, f
 
 
 def test_the_package_connection_holds_the_named_tables_and_nothing_else(warehouse):
-    with warehouse_only(warehouse, ["core.fact_indicator"]) as sandbox:
-        assert sandbox.sql("SELECT iso3, value FROM core.fact_indicator").fetchall() == \
-            [("MEX", 1.5)]
-        for statement, error in [
-            ("SELECT * FROM staging.secret", duckdb.CatalogException),
-            ("SET enable_external_access = true", duckdb.InvalidInputException),
-            ("SET lock_configuration = false", duckdb.InvalidInputException),
-            ("ATTACH '/tmp/other.duckdb' AS other", duckdb.PermissionException),
-            ("COPY core.fact_indicator TO '/tmp/leak.csv'", duckdb.PermissionException),
-            ("INSTALL httpfs", duckdb.PermissionException),
-            ("SELECT * FROM read_text('/etc/hostname')", duckdb.PermissionException),
-        ]:
-            with pytest.raises(error):
-                sandbox.execute(statement)
-    # a table outside core and marts is never copied, even when a query names it
-    with warehouse_only(warehouse, ["staging.secret"]) as sandbox:
+    warehouse.execute("CREATE TABLE core.dim_country AS SELECT 'MEX' AS iso3")
+    sandbox = Sandbox()
+    held = sandbox.holding(warehouse, ["core.fact_indicator"])
+    assert held.sql("SELECT iso3, value FROM core.fact_indicator").fetchall() == [("MEX", 1.5)]
+    for statement, error in [
+        ("SELECT * FROM staging.secret", duckdb.CatalogException),
+        ("SET enable_external_access = true", duckdb.InvalidInputException),
+        ("SET lock_configuration = false", duckdb.InvalidInputException),
+        ("ATTACH '/tmp/other.duckdb' AS other", duckdb.PermissionException),
+        ("COPY core.fact_indicator TO '/tmp/leak.csv'", duckdb.PermissionException),
+        ("INSTALL httpfs", duckdb.PermissionException),
+        ("SELECT * FROM read_text('/etc/hostname')", duckdb.PermissionException),
+    ]:
+        with pytest.raises(error):
+            held.execute(statement)
+    # a table outside core and marts is never copied, even when a query names it; and the
+    # next query in the same sandbox no longer sees the tables the last one was given
+    held = sandbox.holding(warehouse, ["staging.secret", "core.dim_country"])
+    for table in ("staging.secret", "core.fact_indicator"):
         with pytest.raises(duckdb.CatalogException):
-            sandbox.execute("SELECT * FROM staging.secret")
+            held.execute(f"SELECT * FROM {table}")
+    assert held.sql("SELECT table_schema || '.' || table_name FROM information_schema.tables"
+                    ).fetchall() == [("core.dim_country",)]
+    sandbox.close()
     # the build database itself is untouched: its settings were never changed
     assert warehouse.sql("SELECT current_setting('enable_external_access')").fetchall() == \
         [(True,)]
