@@ -144,19 +144,14 @@ def _spec(entry: object, file: str) -> ChartSpec:
 
 def query(spec: ChartSpec, package: Package) -> list[dict]:
     """The rows of the chart's SQL, each table of the package a view of the same name."""
-    con = duckdb.connect()
     try:
-        for name, path in package.tables().items():
-            location = str(path).replace("'", "''")
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet(\'{location}\')')
-        cursor = con.execute(spec.sql)
-        columns = [d[0] for d in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+        with package.sql() as con:
+            cursor = con.execute(spec.sql)
+            columns = [d[0] for d in cursor.description]
+            rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
     except duckdb.Error as exc:
         raise SiteError(f"chart {spec.id} ({CHARTS_FILE.name}): its SQL failed on package "
                         f"{package.name}: {exc}") from exc
-    finally:
-        con.close()
     missing = [c for c in KINDS[spec.kind][0] if c not in columns]
     if missing:
         raise SiteError(f"chart {spec.id} ({CHARTS_FILE.name}): its SQL returns no column "

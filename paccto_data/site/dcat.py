@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from paccto_data.fileio import read_yaml
 from paccto_data.publication.documents import release_tag
 from paccto_data.site import SiteError
-from paccto_data.site.packages import Package, not_published
+from paccto_data.site.packages import Package, not_published, reading
 from paccto_data.site.strings import PAGES, strings
 
 if TYPE_CHECKING:
@@ -516,11 +516,8 @@ class Catalogue:
 
 def country_names(packages: list[Package]) -> dict[str, dict]:
     """English and Spanish names of every country in the packages' `countries` tables."""
-    import duckdb
-
     names: dict[str, dict] = {}
-    con = duckdb.connect()
-    try:
+    with reading() as con:
         for p in packages:
             path = p.tables().get("countries")
             if path is None:
@@ -529,8 +526,6 @@ def country_names(packages: list[Package]) -> dict[str, dict]:
                     "SELECT iso3, name_en, name_es FROM read_parquet(?) ORDER BY iso3",
                     [str(path)]).fetchall():
                 names.setdefault(iso3, {"en": en, "es": es})
-    finally:
-        con.close()
     return names
 
 

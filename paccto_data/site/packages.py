@@ -7,7 +7,11 @@ Everything is read from the files in the folder and from the source catalogue
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +52,33 @@ class Package:
         """The Parquet file of every table, by table name (charts read Parquet: typed, fast)."""
         return {r["name"].removesuffix(PARQUET_SUFFIX): self.folder / r["path"]
                 for r in self.descriptor["resources"] if r["format"] == "parquet"}
+
+    def sql(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """`reading(self.tables())`: each table of the package a view of the same name."""
+        return reading(self.tables())
+
+
+_SCRATCH = threading.local()
+
+
+@contextmanager
+def reading(tables: dict[str, Path] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for reading Parquet files, each of `tables` (name -> file) a view of that
+    name, and whatever temporary table the caller makes; all of it is gone when the block
+    ends. The one way the site queries a release folder: a connection to this thread's
+    in-memory DuckDB, whose temporary views no other connection sees (a new in-memory DuckDB
+    costs about 25 ms, a connection to one about 1 ms; a release reads about 20 times)."""
+    database = getattr(_SCRATCH, "database", None)
+    if database is None:
+        database = _SCRATCH.database = duckdb.connect()
+    con = database.cursor()
+    try:
+        for name, path in (tables or {}).items():
+            location = str(path).replace("'", "''")
+            con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM read_parquet(\'{location}\')')
+        yield con
+    finally:
+        con.close()
 
 
 def packages_in(root: Path) -> list[Package]:
@@ -99,8 +130,7 @@ def coverage_of(folder: Path, descriptor: dict) -> dict:
     years: list[int] = []
     rows = 0
     tables = 0
-    con = duckdb.connect()
-    try:
+    with reading() as con:
         for r in descriptor["resources"]:
             if r["format"] != "parquet":
                 continue
@@ -122,8 +152,6 @@ def coverage_of(folder: Path, descriptor: dict) -> dict:
                                         "FROM read_parquet(?)", [path]).fetchall()[0]
                 if low is not None:
                     years += [low, high]
-    finally:
-        con.close()
     return {"countries": len(codes), "iso3": sorted(codes),
             "first_year": min(years) if years else None,
             "last_year": max(years) if years else None,

@@ -155,26 +155,21 @@ def _sources_view(con: duckdb.DuckDBPyConnection) -> None:
     for s in records.sources().values():
         short = re.search(r"\(([A-Z][A-Za-z-]*)\)$", s.publisher)
         rows.append((s.id, s.title, s.publisher, short[1] if short else s.publisher))
-    con.execute("CREATE TABLE sources (source_id VARCHAR, title VARCHAR, publisher VARCHAR, "
-                "short VARCHAR)")
+    con.execute("CREATE TEMP TABLE sources (source_id VARCHAR, title VARCHAR, "
+                "publisher VARCHAR, short VARCHAR)")
     if rows:
         con.executemany("INSERT INTO sources VALUES (?, ?, ?, ?)", rows)
 
 
 def _query(package: Package, sql: str, where: str) -> list[dict]:
-    con = duckdb.connect()
     try:
-        for name, path in package.tables().items():
-            location = str(path).replace("'", "''")
-            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet(\'{location}\')')
-        _sources_view(con)
-        cursor = con.execute(sql)
-        columns = [d[0] for d in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+        with package.sql() as con:
+            _sources_view(con)
+            cursor = con.execute(sql)
+            columns = [d[0] for d in cursor.description]
+            return [dict(zip(columns, row)) for row in cursor.fetchall()]
     except duckdb.Error as exc:
         raise SiteError(f"{where}: its SQL failed on package {package.name}: {exc}") from exc
-    finally:
-        con.close()
 
 
 def chart_rows(chart: ProfileChart, package: Package) -> dict[str, list[dict]]:
