@@ -247,3 +247,19 @@ def test_a_package_above_the_byte_bound_is_validated_in_its_check(package, monke
     monkeypatch.setattr(ahead, "AHEAD_MAX_PACKAGE_BYTES", size)
     ahead.submit_package(package)
     assert ahead._package_key(package) in ahead._pending
+
+
+def test_the_worker_takes_the_tables_before_a_package_handed_over_earlier(build_db, package):
+    """A table's suite gates the steps downstream of it, a package only the release: a fresh
+    worker, handed a package and then a table while it imports Great Expectations, validates
+    the table first."""
+    ahead.stop()  # a fresh worker: both arrive before it can take either
+    finished: list[str] = []
+    ahead.submit_package(package)
+    ahead._pending[ahead._package_key(package)].add_done_callback(
+        lambda _: finished.append("package"))
+    ahead.submit(build_db, "core.dim_country")
+    ahead._pending["core.dim_country"].add_done_callback(lambda _: finished.append("table"))
+    assert ahead._pending[ahead._package_key(package)].result(timeout=120)[1] == []
+    assert ahead._pending["core.dim_country"].result(timeout=120)[1].passed
+    assert finished == ["table", "package"]

@@ -217,8 +217,9 @@ def package_check(spec: PackageSpec) -> dg.AssetChecksDefinition:
         asset=package_key(spec),
         name=PACKAGE_VALID,
         blocking=True,
-        # after the other steps ready with it: the worker validates the package meanwhile
-        op_tags={"dagster/priority": "-1"},
+        # after the other steps ready with it, the tables' suites included (the worker
+        # validates tables first, then packages: quality/ahead.py)
+        op_tags={"dagster/priority": "-2"},
         description="Validates the package as a researcher's `frictionless validate "
         "datapackage.json` does (rows against the Table Schema, primary and foreign keys), "
         "plus the bytes and sha256 of every file, README.md, CITATION.cff and CHANGELOG.md, "

@@ -113,6 +113,7 @@ class _Handover:
     parameters: dict
     path: str
     types: tuple[tuple[str, str], ...]
+    rank = 0  # the worker takes tables first (_serve)
 
     @classmethod
     def write(cls, conn: duckdb.DuckDBPyConnection, qualified_table: str, path: Path
@@ -148,6 +149,7 @@ class _PackageJob:
     """A package written in the build area, to validate whole."""
 
     folder: str
+    rank = 1  # after the tables handed over before it is taken (_serve)
 
     def run(self, reader) -> tuple[tuple[str, bool], list[str]]:
         """In the worker: (the descriptor's digest, as validate_package keys it; problems)."""
@@ -367,24 +369,28 @@ def _serve(folder: Path) -> None:
 
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever GX prints goes to stderr, never into the channel
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    # Tables first, in the order they came; packages after them. A table's suite gates the
+    # steps downstream of it, a package's validation only the release at the end, so the
+    # build waits least when a package handed over earlier waits for a table handed after.
+    inbox: queue.PriorityQueue = queue.PriorityQueue()
     gone = threading.Event()
 
     def receive() -> None:
         while True:
             try:
-                inbox.put(pickle.load(sys.stdin.buffer))
+                number, job = pickle.load(sys.stdin.buffer)
+                inbox.put((job.rank, number, job))
             except Exception:  # EOF: the build ended, killed or not
                 gone.set()
-                inbox.put(None)
+                inbox.put((-1, 0, None))
                 return
 
     threading.Thread(target=receive, daemon=True).start()
     try:
         suites.prepare()
         reader = duckdb.connect()
-        while (message := inbox.get()) is not None and not gone.is_set():
-            number, job = message
+        while (message := inbox.get())[2] is not None and not gone.is_set():
+            _, number, job = message
             try:
                 answer = (number, True, job.run(reader))
             except Exception as exc:  # sent back as text: the caller validates itself
