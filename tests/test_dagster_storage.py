@@ -137,3 +137,20 @@ def test_a_copy_of_the_instance_opened_from_elsewhere_is_refused(tmp_path, monke
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "copy"))
     with dg.DagsterInstance.from_config(str(tmp_path / "copy")) as instance:
         assert instance.get_runs() == []
+
+
+def test_a_long_lived_process_keeps_the_engines_of_the_last_files_only(tmp_path):
+    """The webserver reads one event-log file per run it shows: it keeps the engines of the
+    last _Engines.KEPT files, each still usable after the others were dropped."""
+    kept = storage._Engines()
+    urls = [f"sqlite:///{tmp_path}/{n}.db" for n in range(storage._Engines.KEPT + 5)]
+    first = kept(urls[0])
+    assert kept(urls[0]) is first  # kept, not made again
+    for url in urls[1:]:
+        kept(url)
+    assert list(kept._engines) == urls[5:]  # the oldest dropped, in order of last use
+    assert kept(urls[0]) is not first
+    with kept(urls[-1]).connect() as connection:
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    kept.dispose()
+    assert not kept._engines

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -39,26 +40,52 @@ from sqlalchemy.pool import NullPool
 
 
 class _Engines:
-    """One engine per database URL, made on first use and disposed with its storage."""
+    """One engine per database URL, made on first use and disposed with its storage; the
+    last `KEPT` used, so that a long-lived process (the webserver reads one file per run it
+    shows) does not keep an engine for every run it ever read."""
+
+    KEPT = 64
 
     def __init__(self) -> None:
-        self._engines: dict[str, Engine] = {}
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, url: str, **connect_args) -> Engine:
-        engine = self._engines.get(url)
-        if engine is None:
-            with self._lock:
-                engine = self._engines.get(url)
-                if engine is None:
-                    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-                    self._engines[url] = engine
-        return engine
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+                self._engines[url] = engine
+                if len(self._engines) > self.KEPT:  # (NullPool: no connection is held)
+                    self._engines.popitem(last=False)[1].dispose()
+            else:
+                self._engines.move_to_end(url)
+            return engine
 
     def dispose(self) -> None:
         with self._lock:
             while self._engines:
                 self._engines.popitem()[1].dispose()
+
+
+class _KeptEngine:
+    """`connect()` through one kept engine for the storage's `_conn_string` (Dagster's run
+    and schedule storages create one for every connection)."""
+
+    _conn_string: str
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._engines = _Engines()
+        super().__init__(*args, **kwargs)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engines(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engines.dispose()
 
 
 class EventLogStorage(SqliteEventLogStorage):
@@ -101,38 +128,12 @@ class EventLogStorage(SqliteEventLogStorage):
         self._engines.dispose()
 
 
-class RunStorage(SqliteRunStorage):
+class RunStorage(_KeptEngine, SqliteRunStorage):
     """Dagster's run storage (history/runs.db), with a kept engine."""
 
-    def __init__(self, conn_string: str, inst_data=None):
-        self._engines = _Engines()
-        super().__init__(conn_string, inst_data)
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._engines(self._conn_string).connect() as conn, conn.begin():
-            yield conn
-
-    def dispose(self) -> None:
-        super().dispose()
-        self._engines.dispose()
-
-
-class ScheduleStorage(SqliteScheduleStorage):
+class ScheduleStorage(_KeptEngine, SqliteScheduleStorage):
     """Dagster's schedule and sensor storage (schedules/schedules.db), with a kept engine."""
-
-    def __init__(self, conn_string: str, inst_data=None):
-        self._engines = _Engines()
-        super().__init__(conn_string, inst_data)
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._engines(self._conn_string).connect() as conn, conn.begin():
-            yield conn
-
-    def dispose(self) -> None:
-        super().dispose()
-        self._engines.dispose()
 
 
 class SqliteStorage(DagsterSqliteStorage):
