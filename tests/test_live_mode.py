@@ -446,3 +446,51 @@ def test_workbook_corrupted_in_transit_fails_check_content(loopback, monkeypatch
     with pytest.raises(SourceFileError, match=f"{url}: (not a complete xlsx file|member .* is "
                                               "corrupt)"):
         fetch.acquire(source, live_settings(tmp_path), fast_client())
+
+
+# --- a source's step tries a failed download again (defs/sources.py) -----------------------
+
+def _materialise_raw(source: Source, tmp_path: Path):
+    import dagster as dg
+
+    from paccto_data.defs.resources import PacctoConfig
+    from paccto_data.defs.sources import raw_asset
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([raw_asset(source)], instance=instance, raise_on_error=False,
+                                resources={"paccto": PacctoConfig.from_settings(
+                                    live_settings(tmp_path))})
+        return result, [e.user_message for e in instance.all_logs(result.run_id)]
+
+
+def test_a_download_failing_for_want_of_the_network_is_tried_again_in_its_step(
+        loopback, monkeypatch, tmp_path):
+    from paccto_data.defs import sources
+
+    monkeypatch.setattr(sources, "RETRY_DELAYS", (0.01,))
+    source = one_file_source("csv", "data.csv")
+    # the client's own four attempts all answered 503, then the step's second try succeeds
+    url = loopback.route("/data.csv", *[Reply(status=503)] * 4,
+                         Reply(body=b"iso3,value\nMEX,1\n"))
+    monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
+    result, logs = _materialise_raw(source, tmp_path)
+    assert result.success
+    assert len(loopback.requests_to("/data.csv")) == 5
+    assert any(m.startswith("test_live: attempt 1 of 2 failed (SourceFileError: ") and "503" in m
+               for m in logs), logs
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_a_download_refused_for_any_other_reason_fails_at_once(loopback, monkeypatch, tmp_path):
+    from paccto_data.defs import sources
+
+    monkeypatch.setattr(sources, "RETRY_DELAYS", (0.01,))
+    source = one_file_source("csv", "data.csv")
+    url = loopback.route("/data.csv", Reply(status=404), Reply(body=b"iso3,value\nMEX,1\n"))
+    monkeypatch.setenv("PACCTO_URL_TEST_LIVE", url)
+    result, logs = _materialise_raw(source, tmp_path)
+    assert not result.success
+    assert not any("attempt 1 of 2 failed" in m for m in logs)
+    assert len(loopback.requests_to("/data.csv")) == 1
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "404" in failure.step_failure_data.error.message

@@ -22,6 +22,8 @@ One cold build per test run (shared with test_incremental.py, conftest.cold_cli)
 build of a copy of it, shared by every pytest-xdist worker; one copy of that per point,
 rebuilt incrementally try after try; the points run on whichever worker is free.
 PACCTO_KILL_TRIES (default 5) sets the tries per point.
+
+And one polite kill: SIGTERM during a download ends the run at once, as Ctrl-C does.
 """
 
 from __future__ import annotations
@@ -69,9 +71,10 @@ def build_env(project: Project, **extra: str) -> dict:
     return env
 
 
-def run_build(project: Project, env: dict, kill_when=None, timeout: float = 600) -> Ran:
-    """The builder in the copy; with `kill_when`, SIGKILLed as soon as that is true. Its peak
-    RSS is read from /proc while it runs."""
+def run_build(project: Project, env: dict, kill_when=None, timeout: float = 600,
+              sig: int = signal.SIGKILL) -> Ran:
+    """The builder in the copy; with `kill_when`, sent `sig` (SIGKILL) as soon as that is true.
+    Its peak RSS is read from /proc while it runs."""
     log = project.data / f"build-{time.monotonic_ns()}.log"
     start, peak = time.monotonic(), 0.0
     with open(log, "wb") as out:
@@ -82,7 +85,7 @@ def run_build(project: Project, env: dict, kill_when=None, timeout: float = 600)
         while process.poll() is None:
             peak = max(peak, _vm_hwm(process.pid))
             if kill_when is not None and kill_when():
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(process.pid, sig)
                 break
             assert time.monotonic() - start < timeout, log.read_text()[-3000:]
             time.sleep(0.05)
@@ -266,3 +269,34 @@ def test_sigkill_at_a_point_of_the_build_loses_nothing(cold_live, tmp_path, loop
         peak = max(peak, killed.peak_mib, ran.peak_mib)
         survived += 1
     record(table_row, point, TRIES, survived, peak, time.monotonic() - start)
+
+
+def test_sigterm_during_a_download_ends_the_run_at_once_and_releases_nothing(
+        cold_live, tmp_path, loopback):
+    """A polite kill ends the run the way Ctrl-C does, even inside a source's step, whose
+    download is otherwise tried again: no retry, nothing released, no run left STARTED."""
+    import dagster as dg
+    from loopback import Reply
+
+    project = point_copy(cold_live, tmp_path)
+    _, files, tables = cold_live
+    env = build_env(project, PACCTO_SOURCE_MODE="live")
+    serve_sources(loopback, env)
+    before, released = published(project), warehouse(project)
+    path = f"/{SOURCE}/{NAME}"
+    loopback.route(path, Reply(body=files[1], etag='"sigterm"', stall=120,
+                               stall_after=len(files[1]) // 2))
+    ran = run_build(project, env, sig=signal.SIGTERM,
+                    kill_when=lambda: bool(loopback.requests_to(path)))
+    assert ran.returncode not in (0, -signal.SIGKILL), ran.output[-3000:]
+    assert "trying again" not in ran.output and "will retry" not in ran.output
+    assert len(loopback.requests_to(path)) == 1  # asked once, never again
+    assert ran.seconds < 100  # it did not wait for the stalled body (120 s)
+    assert published(project) == before and warehouse(project) == released
+    home = str(project.data / "dagster")
+    with pytest.MonkeyPatch.context() as patch:  # dagster.yaml: the runs are in DAGSTER_HOME
+        patch.setenv("DAGSTER_HOME", home)
+        with dg.DagsterInstance.get() as instance:
+            statuses = {r.status for r in instance.get_runs(limit=1)}
+    assert statuses == {dg.DagsterRunStatus.FAILURE}
+    assert leftovers(project) == []
