@@ -7,11 +7,10 @@ Everything is read from the files in the folder and from the source catalogue
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +52,7 @@ class Package:
         return {r["name"].removesuffix(PARQUET_SUFFIX): self.folder / r["path"]
                 for r in self.descriptor["resources"] if r["format"] == "parquet"}
 
-    def sql(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    def sql(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """`reading(self.tables())`: each table of the package a view of the same name."""
         return reading(self.tables())
 
