@@ -68,31 +68,34 @@ class _Engines:
                 self._engines.popitem()[1].dispose()
 
 
-class _KeptEngine:
-    """`connect()` through one kept engine for the storage's `_conn_string` (Dagster's run
-    and schedule storages create one for every connection)."""
-
-    _conn_string: str
+class _KeptEngines:
+    """The storage's `_Engines`, disposed with it."""
 
     def __init__(self, *args, **kwargs) -> None:
         self._engines = _Engines()
         super().__init__(*args, **kwargs)
-
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._engines(self._conn_string).connect() as conn, conn.begin():
-            yield conn
 
     def dispose(self) -> None:
         super().dispose()
         self._engines.dispose()
 
 
-class EventLogStorage(SqliteEventLogStorage):
+class _KeptEngine(_KeptEngines):
+    """`connect()` through one kept engine for the storage's `_conn_string` (Dagster's run
+    and schedule storages create one for every connection)."""
+
+    _conn_string: str
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self._engines(self._conn_string).connect() as conn, conn.begin():
+            yield conn
+
+
+class EventLogStorage(_KeptEngines, SqliteEventLogStorage):
     """Dagster's event log storage (one SQLite file per run, and an index), with kept engines."""
 
     def __init__(self, base_dir: str, inst_data=None, home: str | None = None):
-        self._engines = _Engines()
         self._home = home
         super().__init__(base_dir, inst_data)
 
@@ -106,11 +109,14 @@ class EventLogStorage(SqliteEventLogStorage):
                              f"(DAGSTER_HOME): set DAGSTER_HOME={here} to open this instance")
         super().register_instance(instance)
 
+    def _engine(self, shard: str) -> Engine:
+        return self._engines(self.conn_string_for_shard(shard),
+                             timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:  # as Dagster's, with a kept engine
         with self._db_lock:
-            engine = self._engines(self.conn_string_for_shard(shard),
-                                   timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+            engine = self._engine(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
@@ -118,14 +124,9 @@ class EventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def has_table(self, table_name: str) -> bool:
-        engine = self._engines(self.conn_string_for_shard(INDEX_SHARD_NAME),
-                               timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+        engine = self._engine(INDEX_SHARD_NAME)
         with engine.connect() as conn:
             return bool(engine.dialect.has_table(conn, table_name))
-
-    def dispose(self) -> None:
-        super().dispose()
-        self._engines.dispose()
 
 
 class RunStorage(_KeptEngine, SqliteRunStorage):
