@@ -1,6 +1,7 @@
 """Layer `sources`: one asset per catalogue entry that verifies or downloads its raw files,
 and a check that its vintage is not older than its publisher's cadence allows."""
 
+import itertools
 import random
 import time
 from datetime import UTC, datetime
@@ -49,25 +50,20 @@ def is_transient(exc: BaseException) -> bool:
 def _acquire(context: dg.AssetExecutionContext, source: Source, paccto: PacctoConfig):
     """fetch.acquire, tried again after each of RETRY_DELAYS while it fails for want of the
     network. An interrupt is not caught: it ends the run."""
-    for attempt, delay in enumerate(RETRY_DELAYS, start=1):
+    delays = iter(RETRY_DELAYS)
+    for attempt in itertools.count(1):
         try:
             return fetch.acquire(source, paccto.settings)
         except Exception as exc:
-            if not is_transient(exc):
-                raise _failed(exc) from exc
+            delay = next(delays, None) if is_transient(exc) else None
+            if delay is None:
+                raise dg.Failure(description=f"{type(exc).__name__}: {exc}",
+                                 allow_retries=False) from exc
             wait = delay * random.uniform(0.75, 1.25)
             context.log.warning(f"{source.id}: attempt {attempt} of {len(RETRY_DELAYS) + 1} "
                                 f"failed ({type(exc).__name__}: {exc}); trying again in "
                                 f"{wait:.0f} s")
             time.sleep(wait)
-    try:
-        return fetch.acquire(source, paccto.settings)
-    except Exception as exc:
-        raise _failed(exc) from exc
-
-
-def _failed(exc: Exception) -> dg.Failure:
-    return dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False)
 
 
 def raw_asset(source: Source) -> dg.AssetsDefinition:
