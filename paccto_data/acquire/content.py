@@ -294,9 +294,11 @@ _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?\bref\s*=\s*[
 
 
 def _longest_max(values: list[bytes]) -> bytes:
-    """The largest of equal-alphabet numerals (column letters, row digits): longest first."""
-    longest = len(max(values, key=len))
-    return max(v for v in values if len(v) == longest)
+    """The largest of equal-alphabet numerals (column letters, row digits): longest first.
+    Compared once each: a sheet names every row once per cell, every column once per row."""
+    distinct = set(values)
+    longest = len(max(distinct, key=len))
+    return max(v for v in distinct if len(v) == longest)
 
 
 def _scan_fast(stream) -> tuple[int, int, str | None] | None:
