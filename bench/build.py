@@ -2,20 +2,26 @@
 changed, and the code-location load, as ratios to the floor (bench/floor.py) timed in the same
 run; print peak memory.
 
-    make bench            (or: .venv/bin/python bench/build.py)
+    make bench            (or: .venv/bin/python bench/build.py [--rounds N])
 
 Each build runs `python -m paccto_data.defs.build` in a fresh process, as `make run` does,
 against a temporary directory (its own DAGSTER_HOME, build database, warehouse and
 publication), so the figures include process start and imports. The
 code-location load is `import paccto_data.definitions` in a fresh process (what `dagster dev`
-and every run pay before the first step). Wall seconds move with the machine's load; the
-ratios to the floor, and CPU seconds, much less.
+and every run pay before the first step).
+
+Wall seconds move with the machine's load, on a shared VM by 10-20 % within the hour, and the
+floor with them. So the builds run in rounds (`--rounds`, default 3): each round times the
+floor (the fastest of three) just before its cold and unchanged builds and divides by it; the
+ratios printed are the median of the rounds, with their range.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -51,27 +57,41 @@ def code_location_load(repeat: int = 3) -> Timed:
     return min(runs, key=lambda t: t.seconds)
 
 
-def line(label: str, t: Timed, base: Timed) -> str:
-    return (f"{label:28} {t.seconds:6.2f} s {t.seconds / base.seconds:5.1f}x   "
-            f"CPU {t.cpu:6.2f} s {t.cpu / base.cpu:5.1f}x   "
-            f"peak RSS {t.peak_mib:5.0f} MiB {t.peak_mib / base.peak_mib:4.1f}x")
+def line(label: str, pairs: list[tuple[Timed, Timed]]) -> str:
+    """`label`'s median wall, CPU and peak RSS over the rounds, each / that round's floor."""
+    def median(f):
+        return statistics.median(f(t, base) for t, base in pairs)
+
+    ratios = sorted(t.seconds / base.seconds for t, base in pairs)
+    spread = f" ({ratios[0]:.1f}-{ratios[-1]:.1f})" if len(pairs) > 1 else ""
+    return (f"{label:28} {median(lambda t, _: t.seconds):6.2f} s "
+            f"{median(lambda t, b: t.seconds / b.seconds):5.1f}x{spread:12}  "
+            f"CPU {median(lambda t, _: t.cpu):6.2f} s {median(lambda t, b: t.cpu / b.cpu):5.1f}x   "
+            f"peak RSS {median(lambda t, _: t.peak_mib):5.0f} MiB "
+            f"{median(lambda t, b: t.peak_mib / b.peak_mib):4.1f}x")
 
 
 def main() -> None:
-    base = floor()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="floor, cold build and unchanged build, this many times (3)")
+    args = parser.parse_args()
+    floors, colds, warms = [], [], []
+    for _ in range(args.rounds):
+        floors.append(floor())
+        with tempfile.TemporaryDirectory(prefix="paccto-bench-") as tmp:
+            workdir = Path(tmp)
+            colds.append(build(workdir))
+            warms.append(build(workdir))
+            size = (workdir / "warehouse.duckdb").stat().st_size
     load = code_location_load()
-    with tempfile.TemporaryDirectory(prefix="paccto-bench-") as tmp:
-        workdir = Path(tmp)
-        cold = build(workdir)
-        warm = build(workdir)
-        size = (workdir / "warehouse.duckdb").stat().st_size
-    after = floor()  # the load may have changed during the builds: the floor again
-    base = min(base, after, key=lambda t: t.seconds)
-    print(f"{'':28} {'wall':>8} {'/floor':>6}   {'':3} {'CPU':>6} {'/floor':>7}")
-    print(line("floor (2 trivial assets)", base, base))
-    print(line("code-location load", load, base))
-    print(line("cold make run", cold, base))
-    print(line("make run, nothing changed", warm, base))
+    base = min(floors, key=lambda t: t.seconds)
+    print(f"{args.rounds} round(s); each build / the floor timed just before it, median (range)")
+    print(f"{'':28} {'wall':>8} {'/floor':>6}{'':12}  {'':3} {'CPU':>6} {'/floor':>7}")
+    print(line("floor (2 trivial assets)", list(zip(floors, floors))))
+    print(line("code-location load", [(load, base)]) + "   (against the fastest floor)")
+    print(line("cold make run", list(zip(colds, floors))))
+    print(line("make run, nothing changed", list(zip(warms, floors))))
     print(f"released warehouse: {size / 1e6:.2f} MB "
           f"(python {sys.version.split()[0]}, {os.cpu_count()} cores)")
 
