@@ -5,11 +5,12 @@ VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/data/dagster
 
-.PHONY: install run test ui bench profile refresh clean-build help
+.PHONY: install run test test-fast ui bench profile refresh clean-build help
 
 help:
 	@echo "make run    build every asset offline from the bundled snapshots, release the warehouse"
 	@echo "make test   run the test suite"
+	@echo "make test-fast  the tests not marked e2e (no build, browser or server of their own)"
 	@echo "make ui     serve the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  make run cold and unchanged, validation, the pipeline at 1x/10x/100x,"
 	@echo "           each as a ratio to the floor (a trivial Dagster build) timed in the same run"
@@ -39,6 +40,11 @@ TEST_WORKERS ?= auto
 test: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
 		$(PYTEST_ARGS)
+
+# The quick loop while working: the tests not marked e2e (pyproject.toml), on every core.
+# `make test` runs them all, as CI does.
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not e2e" $(PYTEST_ARGS)'
 
 # The UI and the daemon (schedules, sensors, the run queue) with the project's own `dg dev`
 # ([tool.dg] in pyproject.toml); Ctrl-C stops both. `make ui UI_PORT=3001` for another port.
