@@ -10,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 help:
 	@echo "make run    build every asset offline from the bundled snapshots, release the warehouse"
 	@echo "make test   run the test suite"
-	@echo "make test-fast  the tests not marked e2e (no build, browser or server of their own)"
+	@echo "make test-fast  the tests not marked e2e: no builds, UI or PostgreSQL of their own"
 	@echo "make ui     serve the Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  make run cold and unchanged, validation, the pipeline at 1x/10x/100x,"
 	@echo "           each as a ratio to the floor (a trivial Dagster build) timed in the same run"
