@@ -142,3 +142,40 @@ def test_results_follow_the_suite_file_and_state_its_kwargs():
     assert between.rule() == 'min_value=0, row_condition=iso3 != "XXX"'
     assert in_set.kwargs["value_set"] == {"$PARAMETER": "core__dim_country__iso3"}
     assert "(rule: min_value=0" in suites.summary(outcome)
+
+
+_DEFERRED = """
+import sys
+import pandas as pd
+from paccto_data.quality import suites
+
+def loaded():
+    return "scipy.stats._stats_py" in sys.modules
+
+suites.prepare()
+rows = pd.DataFrame({"iso3": ["JAM", "URY", "JAM", "URY"], "value": [1.0, 2.0, 3.0, 4.0]})
+common = suites.validate(rows, {"name": "t", "expectations": [
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "value"}},
+    {"type": "expect_column_values_to_be_in_set",
+     "kwargs": {"column": "iso3", "value_set": ["JAM", "URY"]}}]})
+before = loaded()
+kl = suites.validate(rows, {"name": "t", "expectations": [
+    {"type": "expect_column_kl_divergence_to_be_less_than",
+     "kwargs": {"column": "iso3", "threshold": 0.1,
+                "partition_object": {"values": ["JAM", "URY"], "weights": [0.9, 0.1]}}}]})
+print(common.passed, before, kl.could_not_run, kl.passed,
+      round(kl.outcomes[0].observed_value, 4), loaded())
+"""
+
+
+def test_scipy_stats_loads_only_for_a_suite_that_uses_it():
+    """GX imports scipy.stats for its distribution expectations; the import is deferred
+    (suites.DEFERRED_IMPORTS) until one runs, and then it runs with the real module."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _DEFERRED], capture_output=True, text=True,
+                         check=True).stdout.split()
+    # A suite without a distribution expectation never loads scipy.stats; the KL divergence
+    # of (0.5, 0.5) from (0.9, 0.1) is 0.5108 nats, above the threshold: the real scipy ran.
+    assert out == ["True", "False", "None", "False", "0.5108", "True"]
