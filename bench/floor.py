@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,19 +29,38 @@ class Timed:
     peak_mib: float  # the largest resident set of the process or any child it waited for
 
 
+# Linux counts in a child's ru_maxrss the resident set of the process that spawned it (exec
+# records the outgoing address space's peak): bench/scale.py, holding the 100x data it had
+# just generated, read 281 MiB for a 111 MiB floor. So a small launcher (python -I -S, a few
+# MiB) starts the command and reports the command's own wall time, CPU time and peak.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+stderr = process.stderr.read()
+_, status, usage = os.wait4(process.pid, 0)
+seconds = time.perf_counter() - start
+sys.stderr.buffer.write(stderr)
+print(json.dumps([os.waitstatus_to_exitcode(status), seconds,
+                  usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))
+"""
+
+
 def timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> Timed:
-    """Run `command` to completion; its wall time, CPU time and peak memory."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{stderr.decode()[-3000:]}")
-    # ru_maxrss of wait4 is the largest of the child and the descendants it waited for
-    return Timed(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    """Run `command` to completion; its wall time, CPU time and peak memory (the largest
+    resident set of the process or any descendant it waited for)."""
+    import json
+
+    launched = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, *command],
+                              cwd=cwd, env={**os.environ, **(env or {})},
+                              capture_output=True)
+    try:
+        code, seconds, cpu, peak_kib = json.loads(launched.stdout)
+    except ValueError:
+        code, seconds, cpu, peak_kib = launched.returncode or 1, 0.0, 0.0, 0
+    if code != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{launched.stderr.decode()[-3000:]}")
+    return Timed(seconds, cpu, peak_kib / 1024)
 
 
 def floor(repeat: int = 3) -> Timed:

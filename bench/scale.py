@@ -40,7 +40,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _tree_rss(root: int) -> tuple[int, int]:
-    """(sum, largest) resident bytes of `root` and its descendants, from /proc."""
+    """Of `root` and its descendants, from /proc: the sum of their resident bytes now, and
+    the largest peak (VmHWM) of one of them so far."""
     parents, rss = {}, {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -58,8 +59,20 @@ def _tree_rss(root: int) -> tuple[int, int]:
         children = [p for p, pp in parents.items() if pp == parent and p not in tree]
         tree.update(children)
         frontier.extend(children)
-    sizes = [rss.get(p, 0) for p in tree]
-    return sum(sizes), max(sizes, default=0)
+    return sum(rss.get(p, 0) for p in tree), max(map(_high_water, tree), default=0)
+
+
+def _high_water(pid: int) -> int:
+    """The peak resident bytes of the process itself (its ru_maxrss would also count the
+    resident set of whoever spawned it: bench/floor.py)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run_sampled(command: list[str], env: dict, cwd: Path) -> tuple[float, int, int, str]:
@@ -78,12 +91,12 @@ def run_sampled(command: list[str], env: dict, cwd: Path) -> tuple[float, int, i
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status, _ = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{output[-5000:]}")
-    return seconds, peak[0], max(peak[1], usage.ru_maxrss * 1024), output
+    return seconds, peak[0], peak[1], output
 
 
 def stage_of(labels: str) -> str:
