@@ -143,7 +143,7 @@ def _defer(name: str) -> None:
 
 
 @cache
-def _gx():
+def import_gx():
     """The `great_expectations` module, imported once with DEFERRED_IMPORTS deferred."""
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     for name in DEFERRED_IMPORTS:
@@ -155,7 +155,7 @@ def _gx():
 
 @cache
 def _gx_context():
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -246,7 +246,7 @@ def validate(frame: pd.DataFrame, suite: dict, parameters: dict | None = None,
              key_columns: list[str] | None = None, name: str | None = None) -> SuiteOutcome:
     """Run `suite` (its JSON form) on `frame`: one GX batch for the table, the whole suite in
     one validation, and a second one only for the expectations that failed."""
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
