@@ -49,3 +49,19 @@ def test_every_indicator_is_catalogued_with_its_unit_source_and_both_languages(t
         assert TABLES[table].source_id in entry["sources"], indicator
         for field in ("title_en", "title_es", "description_en", "description_es"):
             assert entry.get(field), (indicator, field)
+
+
+def test_map_distinct_calls_once_per_value_and_maps_missing_values_row_by_row():
+    import pandas as pd
+
+    from paccto_data.sources._common import map_distinct
+
+    calls = []
+    column = pd.Series(["a", "b", "a", "a"], index=[10, 11, 12, 13], name="label")
+    mapped = map_distinct(column, lambda v: calls.append(v) or v.upper())
+    assert mapped.tolist() == ["A", "B", "A", "A"] and mapped.index.tolist() == [10, 11, 12, 13]
+    assert sorted(calls) == ["a", "b"] and mapped.name == "label"
+    assert map_distinct(pd.Series([2, 3, 2]), lambda v: v * 10).dtype == "int64"
+    # None and NaN are different cells: factorize would take them for one value
+    assert map_distinct(pd.Series(["a", None, float("nan")], dtype=object), repr).tolist() \
+        == ["'a'", "None", "nan"]

@@ -29,6 +29,17 @@ def require_columns(frame: pd.DataFrame, columns, file: Path, header_row: int = 
         )
 
 
+def map_distinct(column: pd.Series, function) -> pd.Series:
+    """`column.map(function)`, calling `function` once per distinct value rather than once
+    per row (a sheet repeats a few hundred labels over tens of thousands of rows). A column
+    with missing values maps row by row: pandas' factorize takes None, NaN and NA for one."""
+    if column.hasnans:
+        return column.map(function)
+    codes, uniques = pd.factorize(column)
+    mapped = pd.Series(uniques, dtype=object).map(function).to_numpy()
+    return pd.Series(mapped[codes], index=column.index, name=column.name)
+
+
 def resolve_countries(frame: pd.DataFrame, column: str, file: Path, dropped: Counter,
                       sheet: str | None = None, row_column: str = "file_row") -> pd.DataFrame:
     """Add `iso3` resolved from `column`; rows that are deliberately not countries are
@@ -43,8 +54,8 @@ def resolve_countries(frame: pd.DataFrame, column: str, file: Path, dropped: Cou
         except UnknownCountryError as exc:
             raise SourceDataError(file, str(exc), sheet=sheet, row=int(row),
                                   column=column, value=value) from exc
-    iso3 = frame[column].map(lambda v: resolutions[v].iso3)
-    reasons = frame[column].map(lambda v: resolutions[v].reason)
+    iso3 = map_distinct(frame[column], lambda v: resolutions[v].iso3)
+    reasons = map_distinct(frame[column], lambda v: resolutions[v].reason)
     dropped.update(reasons[iso3.isna()])
     return frame.assign(iso3=iso3)[iso3.notna()]
 

@@ -35,6 +35,7 @@ from paccto_data.errors import SourceDataError, UnknownCountryError
 from paccto_data.sources import DISAGGREGATIONS, Tidy
 from paccto_data.sources._common import (
     cell_locators,
+    map_distinct,
     read_sheet,
     resolve_countries,
     to_integer,
@@ -147,9 +148,7 @@ def read_long(path: Path, value_column: str) -> LongSheet:
     frame = sheet.frame
     columns = {}
     for column in LABELS:
-        uniques = pd.unique(frame[column])
-        cleaned = {u: clean_label(u) for u in uniques}
-        columns[column] = frame[column].map(cleaned).astype(object)
+        columns[column] = map_distinct(frame[column], clean_label).astype(object)
     frame = frame[["Year", value_column, "file_row"]].assign(**columns)
     stamp = _stamp(sheet.preamble, path, sheet.name, sheet.header_row)
     return LongSheet(path, sheet.name, sheet.header_row, stamp, frame,
@@ -238,7 +237,7 @@ def _disaggregations(long: LongSheet, layout: Layout, frame: pd.DataFrame,
     frame = frame.assign(sex=frame["Sex"].map(SEX), age=frame["Age"].map(AGE))
     if layout.category_is_measure:
         return frame.assign(category="total", dimension="total")
-    category = frame["Category"].map(lambda c: layout.category_fixes.get(c, c))
+    category = map_distinct(frame["Category"], lambda c: layout.category_fixes.get(c, c))
     unlabelled = category == ""
     dropped["unlabelled_category"] += int(unlabelled.sum())
     frame, category = frame[~unlabelled], category[~unlabelled]
@@ -249,7 +248,7 @@ def _disaggregations(long: LongSheet, layout: Layout, frame: pd.DataFrame,
 
 def _values(long: LongSheet, layout: Layout, frame: pd.DataFrame) -> pd.DataFrame:
     column = layout.value_column
-    text = frame[column].map(clean_label)
+    text = map_distinct(frame[column], clean_label)
     censored = text.map(layout.censored)
     text = text.where(censored.isna(), "")
     text = text.where(~text.str.match(_THOUSANDS), text.str.replace(",", "", regex=False))
