@@ -33,9 +33,9 @@ def map_distinct(column: pd.Series, function) -> pd.Series:
     """`column.map(function)`, calling `function` once per distinct value rather than once
     per row (a sheet repeats a few hundred labels over tens of thousands of rows). A column
     with missing values maps row by row: pandas' factorize takes None, NaN and NA for one."""
-    if column.hasnans:
+    codes, uniques = pd.factorize(column)  # a missing value gets code -1
+    if (codes < 0).any():
         return column.map(function)
-    codes, uniques = pd.factorize(column)
     mapped = pd.Series(uniques, dtype=object).map(function).to_numpy()
     return pd.Series(mapped[codes], index=column.index, name=column.name)
 

@@ -13,6 +13,7 @@ from paccto_data.countries import classify_country, lac_iso3
 from paccto_data.errors import SourceDataError, UnknownCountryError
 from paccto_data.sources import Tidy
 from paccto_data.sources._common import (
+    map_distinct,
     read_sheet,
     resolve_countries,
     to_integer,
@@ -106,9 +107,9 @@ def tidy_seizures(files) -> Tidy:
     sheet = read_sheet(path, COLUMNS, sheet=SHEET)
     raw = sheet.frame
     for column in (GROUP, SUBGROUP, DRUG):
-        text = raw[column].map(lambda v: v.strip() if isinstance(v, str) else v)
-        _first_bad(raw, ~text.map(lambda v: isinstance(v, str) and v != ""), path, column,
-                   "empty or not text", "a drug name")
+        text = map_distinct(raw[column], lambda v: v.strip() if isinstance(v, str) else v)
+        named = map_distinct(text, lambda v: isinstance(v, str) and v != "")
+        _first_bad(raw, ~named, path, column, "empty or not text", "a drug name")
         raw[column] = text
     _first_bad(raw, ~raw[GROUP].isin(DRUG_GROUPS), path, GROUP, "unknown drug group",
                f"one of {list(DRUG_GROUPS)}")
