@@ -36,6 +36,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from paccto_data.process import run_then_exit
 from paccto_data.quality import ahead
 
 LAUNCHED_BY = "paccto/launched_by"
@@ -412,4 +413,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_then_exit(main)

@@ -241,7 +241,7 @@ _pending: dict[str, Future] = {}
 
 def start() -> None:
     """Start the worker now, if it is not running: `make run` calls it as it begins, so that
-    the worker imports Great Expectations (about 4 s) while the build loads its definitions
+    the worker imports Great Expectations (about 2 s) while the build loads its definitions
     and works out what is stale, rather than while the first check waits for it."""
     _started()
 
@@ -406,4 +406,6 @@ def _serve(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]))
+    from paccto_data.process import run_then_exit
+
+    run_then_exit(lambda: _serve(Path(sys.argv[1])))
