@@ -61,7 +61,10 @@ def test_map_distinct_calls_once_per_value_and_maps_missing_values_row_by_row():
     mapped = map_distinct(column, lambda v: calls.append(v) or v.upper())
     assert mapped.tolist() == ["A", "B", "A", "A"] and mapped.index.tolist() == [10, 11, 12, 13]
     assert sorted(calls) == ["a", "b"] and mapped.name == "label"
-    assert map_distinct(pd.Series([2, 3, 2]), lambda v: v * 10).dtype == "int64"
-    # None and NaN are different cells: factorize would take them for one value
+    assert map_distinct(pd.Series(["2", "3", "2"]), int).dtype == "int64"
+    # cells that compare equal but are not the same value: factorize would take them for one
     assert map_distinct(pd.Series(["a", None, float("nan")], dtype=object), repr).tolist() \
         == ["'a'", "None", "nan"]
+    assert map_distinct(pd.Series([1, 1.0, True, "1"], dtype=object), repr).tolist() \
+        == ["1", "1.0", "True", "'1'"]
+    assert map_distinct(pd.Series([0.0, -0.0]), repr).tolist() == ["0.0", "-0.0"]

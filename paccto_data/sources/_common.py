@@ -31,11 +31,12 @@ def require_columns(frame: pd.DataFrame, columns, file: Path, header_row: int = 
 
 def map_distinct(column: pd.Series, function) -> pd.Series:
     """`column.map(function)`, calling `function` once per distinct value rather than once
-    per row (a sheet repeats a few hundred labels over tens of thousands of rows). A column
-    with missing values maps row by row: pandas' factorize takes None, NaN and NA for one."""
-    codes, uniques = pd.factorize(column)  # a missing value gets code -1
-    if (codes < 0).any():
+    per row (a sheet repeats a few hundred labels over tens of thousands of rows). Only a
+    column of strings alone: pandas' factorize takes values that compare equal for one
+    (1, 1.0 and True; 0.0 and -0.0; None, NaN and NA), so any other column maps row by row."""
+    if pd.api.types.infer_dtype(column, skipna=False) != "string":
         return column.map(function)
+    codes, uniques = pd.factorize(column)
     mapped = pd.Series(uniques, dtype=object).map(function).to_numpy()
     return pd.Series(mapped[codes], index=column.index, name=column.name)
 
