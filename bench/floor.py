@@ -63,6 +63,19 @@ def timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> Time
     return Timed(seconds, cpu, peak_kib / 1024)
 
 
+def high_water(pid: int | str = "self") -> int:
+    """The peak resident bytes of a running process itself (VmHWM, from /proc; 0 once it is
+    gone): what a process reports of its own peak, ru_maxrss counting its spawner's (above)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def floor(repeat: int = 3) -> Timed:
     """The fastest of `repeat` floor builds (the first also warms the file cache)."""
     dagster = Path(sys.executable).parent / "dagster"

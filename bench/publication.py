@@ -148,11 +148,11 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.one or args.catalogue:
-        import resource
+        from floor import high_water
 
         result = (measure_one(args.db, args.one, args.out, args.scaled) if args.one
                   else measure_catalogue(args.catalogue))
-        result["_peak_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["_peak_kib"] = high_water() // 1024
         print(json.dumps(result))
         return
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from floor import floor  # noqa: E402
+from floor import floor, high_water  # noqa: E402
 from synthetic import make_project  # noqa: E402
 
 STEP = re.compile(r"^\s+\[\s*\d+\]\s+(?P<labels>.*)\s+\((?P<seconds>[\d.]+) s\)$")
@@ -59,20 +59,7 @@ def _tree_rss(root: int) -> tuple[int, int]:
         children = [p for p, pp in parents.items() if pp == parent and p not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(rss.get(p, 0) for p in tree), max(map(_high_water, tree), default=0)
-
-
-def _high_water(pid: int) -> int:
-    """The peak resident bytes of the process itself (its ru_maxrss would also count the
-    resident set of whoever spawned it: bench/floor.py)."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return sum(rss.get(p, 0) for p in tree), max(map(high_water, tree), default=0)
 
 
 def run_sampled(command: list[str], env: dict, cwd: Path) -> tuple[float, int, int, str]:
